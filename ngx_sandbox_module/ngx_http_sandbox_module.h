@@ -1,0 +1,148 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ *
+ * Types shared by the files of ngx_http_sandbox_module, and the entry points
+ * each file exports to the others.
+ */
+
+
+#ifndef NGX_HTTP_SANDBOX_MODULE_H
+#define NGX_HTTP_SANDBOX_MODULE_H
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <cjson/cJSON.h>
+
+#include "sbx_frame.h"
+#include "sbx_validate.h"
+
+
+typedef struct ngx_http_sandbox_ctx_s  ngx_http_sandbox_ctx_t;
+
+
+typedef struct {
+    ngx_http_upstream_srv_conf_t  *default_upstream;
+    ngx_int_t                      request_id_index;
+} ngx_http_sandbox_main_conf_t;
+
+
+typedef struct {
+    ngx_str_t                   key;
+    ngx_str_t                   user;
+} ngx_http_sandbox_api_key_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_http_upstream_conf_t    upstream;
+
+    ngx_array_t                *api_keys;       /* ngx_http_sandbox_api_key_t */
+    ngx_str_t                   jwt_secret;
+    ngx_int_t                   jwt_algorithm;  /* jwt_alg_t */
+
+    ngx_array_t                *allowed;        /* sbx_str_t; NULL: any */
+    ngx_msec_t                  exec_timeout;
+    ngx_msec_t                  exec_timeout_max;
+    size_t                      max_response_body;
+
+    sbx_exec_policy_t           policy;
+} ngx_http_sandbox_loc_conf_t;
+
+
+/*
+ * Builds the "args" of a route's op from the request, or answers with an
+ * HTTP status (the error is stored in the ctx).
+ */
+typedef ngx_int_t (*ngx_http_sandbox_args_pt)(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+
+/* Renders a successful op result as the route's HTTP response. */
+typedef ngx_int_t (*ngx_http_sandbox_render_pt)(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+
+
+typedef struct {
+    ngx_uint_t                  method;
+    ngx_str_t                   path;       /* a trailing '*' is the id */
+    const char                 *op;         /* NULL: answered by nginx */
+    ngx_uint_t                  public;     /* no credentials needed */
+    ngx_http_sandbox_args_pt    args;
+    ngx_http_sandbox_render_pt  render;
+} ngx_http_sandbox_route_t;
+
+
+struct ngx_http_sandbox_ctx_s {
+    ngx_http_sandbox_route_t   *route;
+    ngx_str_t                   path_id;    /* the '*' of the route path */
+    ngx_str_t                   user;
+
+    ngx_str_t                   error_code;
+    ngx_str_t                   error_message;
+
+    ngx_chain_t                *request;    /* the op frame */
+
+    u_char                      prefix[SBX_FRAME_PREFIX_LEN];
+    size_t                      prefix_len;
+    sbx_frame_prefix_t          frame;
+    u_char                     *payload;    /* frame header + body */
+    size_t                      payload_len;
+
+    ngx_chain_t                *out;        /* the rendered response body */
+
+    unsigned                    routed:1;
+    unsigned                    last_byte_seen:1;
+    unsigned                    rendered:1;
+    unsigned                    error_body_sent:1;
+    unsigned                    rewrite_error:1;
+};
+
+
+extern ngx_module_t  ngx_http_sandbox_module;
+
+
+/* ngx_http_sandbox_router.c */
+ngx_http_sandbox_ctx_t *ngx_http_sandbox_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_sandbox_handler(ngx_http_request_t *r);
+
+/* ngx_http_sandbox_auth.c */
+ngx_int_t ngx_http_sandbox_access_handler(ngx_http_request_t *r);
+char *ngx_http_sandbox_load_key_file(ngx_conf_t *cf,
+    ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *path);
+
+/* ngx_http_sandbox_upstream.c */
+ngx_int_t ngx_http_sandbox_upstream_start(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *args, ngx_msec_t extra_timeout);
+
+/* ngx_http_sandbox_render.c */
+ngx_int_t ngx_http_sandbox_render_frame(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx);
+ngx_int_t ngx_http_sandbox_fail(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *message);
+ngx_int_t ngx_http_sandbox_prepare_json(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, cJSON *json);
+ngx_int_t ngx_http_sandbox_send_prepared(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx);
+ngx_int_t ngx_http_sandbox_render_health(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_ready(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_session(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_sessions(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_deleted(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_exec(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+
+/* ngx_http_sandbox_filter.c */
+ngx_int_t ngx_http_sandbox_filter_init(ngx_conf_t *cf);
+ngx_buf_t *ngx_http_sandbox_error_body(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status);
+
+
+#endif /* NGX_HTTP_SANDBOX_MODULE_H */

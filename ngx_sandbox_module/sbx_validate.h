@@ -1,0 +1,79 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ *
+ * Validation of API request bodies and identifiers.  Plain C on cJSON, so
+ * that it is unit tested without nginx; sandboxd checks the op arguments
+ * again on its side.
+ */
+
+
+#ifndef SBX_VALIDATE_H
+#define SBX_VALIDATE_H
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+
+#define SBX_SESSION_ID_MAX     128
+#define SBX_USER_ID_MAX        256
+#define SBX_COMMAND_MAX        65536
+#define SBX_WORKING_DIR_MAX    4096
+#define SBX_ENV_MAX            128
+#define SBX_ENV_NAME_MAX       256
+#define SBX_ENV_VALUE_MAX      32768
+
+
+typedef struct {
+    size_t       len;
+    const char  *data;
+} sbx_str_t;
+
+
+typedef struct {
+    const sbx_str_t  *allowed;          /* NULL: every command is allowed */
+    size_t            nallowed;
+    uint32_t          timeout_default_ms;
+    uint32_t          timeout_max_ms;
+} sbx_exec_policy_t;
+
+
+/* Why a request was refused: the HTTP status, an error code, a message. */
+typedef struct {
+    int          status;
+    const char  *code;
+    char         message[256];
+} sbx_refusal_t;
+
+
+int sbx_session_id_valid(const char *p, size_t len);
+int sbx_user_id_valid(const char *p, size_t len);
+int sbx_env_name_valid(const char *p, size_t len);
+
+/* Non-zero when the JSON text holds a NUL byte or a \u0000 escape. */
+int sbx_json_has_nul(const char *p, size_t len);
+
+/*
+ * Stores in *token the first whitespace-delimited word of a command; returns
+ * 0 when the command is blank.
+ */
+int sbx_command_first_token(const char *cmd, size_t len, sbx_str_t *token);
+
+int sbx_command_allowed(const sbx_exec_policy_t *policy, const char *cmd,
+    size_t len);
+
+/*
+ * Parse and check a POST /execute body; returns the "exec" op's arguments
+ * (the caller frees them with cJSON_Delete), or NULL with *why filled in.
+ */
+cJSON *sbx_parse_execute(const char *body, size_t len,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+
+/* The same for a POST /sessions body, which may be empty. */
+cJSON *sbx_parse_session_create(const char *body, size_t len,
+    sbx_refusal_t *why);
+
+
+#endif /* SBX_VALIDATE_H */
