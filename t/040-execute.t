@@ -100,7 +100,7 @@ is($r->{json}{signal}, 'SIGKILL', 'killed');
 is($r->{json}{exit_code}, undef, 'no exit code');
 is($r->{json}{stdout}, "started\n", 'output before the kill is kept');
 ok($elapsed < 2.5, "answered within timeout + 1 s ($elapsed s)");
-is(run('ps -eo comm= | grep -c "^sleep" || true', timeout => 5)
+is(run('ps -eo args= | grep -c "^sleep 1000" || true', timeout => 5)
        ->{json}{stdout}, "0\n", 'no process of the timed out command is left');
 
 # several sessions at once: a long command does not hold up a short one

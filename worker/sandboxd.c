@@ -1,0 +1,230 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ *
+ * sandboxd: the daemon behind ngx_http_sandbox_module.  It alone talks to
+ * Docker and Redis; nginx talks to it in the frames of docs/PROTOCOL.md.
+ *
+ *     sandboxd -c FILE                 run in the foreground
+ *     sandboxd -c FILE -t              check the configuration
+ *     sandboxd -c FILE --cleanup-once  one cleanup pass, then exit
+ *     sandboxd -v                      print the version
+ */
+
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "sbx_cleanup.h"
+#include "sbx_config.h"
+#include "sbx_log.h"
+#include "sbx_server.h"
+
+
+typedef struct {
+    const char  *conf_file;
+    int          test;
+    int          cleanup_once;
+} sbx_args_t;
+
+
+static void
+sbx_usage(FILE *f)
+{
+    fprintf(f, "usage: sandboxd -c FILE [-t | --cleanup-once]\n"
+               "       sandboxd -v\n");
+}
+
+
+static int
+sbx_parse_args(int argc, char **argv, sbx_args_t *args)
+{
+    int  i;
+
+    memset(args, 0, sizeof(*args));
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            args->conf_file = argv[++i];
+
+        } else if (strcmp(argv[i], "-t") == 0) {
+            args->test = 1;
+
+        } else if (strcmp(argv[i], "--cleanup-once") == 0) {
+            args->cleanup_once = 1;
+
+        } else if (strcmp(argv[i], "-v") == 0) {
+            printf("sandboxd %s\n", SBX_VERSION);
+            exit(0);
+
+        } else if (strcmp(argv[i], "-h") == 0) {
+            sbx_usage(stdout);
+            exit(0);
+
+        } else {
+            sbx_usage(stderr);
+            return SBX_ERR;
+        }
+    }
+
+    return SBX_OK;
+}
+
+
+static void
+sbx_on_signal(int signo)
+{
+    (void) signo;
+    sbx_server_stop();
+}
+
+
+static void
+sbx_signals(void)
+{
+    struct sigaction  sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    sa.sa_handler = sbx_on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+
+static int
+sbx_write_pid(const char *path)
+{
+    FILE  *f;
+
+    if (path[0] == '\0') {
+        return SBX_OK;
+    }
+
+    f = fopen(path, "w");
+    if (f == NULL) {
+        sbx_log_error("pid_file %s: %s", path, strerror(errno));
+        return SBX_ERR;
+    }
+
+    fprintf(f, "%ld\n", (long) getpid());
+    fclose(f);
+
+    return SBX_OK;
+}
+
+
+static int
+sbx_cleanup_once(const sbx_config_t *conf)
+{
+    sbx_ctx_t  ctx;
+    int        n;
+
+    ctx.conf = conf;
+    sbx_docker_init(&ctx.docker, conf);
+    sbx_store_init(&ctx.store, conf);
+
+    n = sbx_cleanup_pass(&ctx);
+
+    sbx_docker_cleanup(&ctx.docker);
+    sbx_store_cleanup(&ctx.store);
+
+    if (n >= 0) {
+        sbx_log_info("cleanup: %d container(s) removed", n);
+    }
+
+    return n >= 0 ? 0 : 1;
+}
+
+
+static int
+sbx_serve(const sbx_config_t *conf)
+{
+    char  err[1024];
+
+    if (sbx_server_listen(conf, err, sizeof(err)) != SBX_OK) {
+        sbx_log_error("%s", err);
+        return 1;
+    }
+
+    sbx_signals();
+
+    if (sbx_write_pid(conf->pid_file) != SBX_OK) {
+        return 1;
+    }
+
+    if (sbx_cleanup_start(conf) != SBX_OK) {
+        sbx_log_error("cannot start the cleanup thread");
+        return 1;
+    }
+
+    sbx_log_info("sandboxd %s started (instance \"%s\", image %s)",
+                 SBX_VERSION, conf->instance, conf->container_image);
+
+    sbx_server_run();
+    sbx_cleanup_stop();
+
+    if (conf->pid_file[0] != '\0') {
+        (void) unlink(conf->pid_file);
+    }
+
+    sbx_log_info("sandboxd stopped");
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    static sbx_config_t  conf;
+    sbx_args_t           args;
+    char                 err[1024];
+    int                  rc;
+
+    if (sbx_parse_args(argc, argv, &args) != SBX_OK) {
+        return 1;
+    }
+
+    if (sbx_config_load(&conf, args.conf_file, err, sizeof(err)) != SBX_OK) {
+        fprintf(stderr, "sandboxd: %s\n", err);
+        return 1;
+    }
+
+    if (args.test) {
+        printf("sandboxd: configuration %s is ok\n",
+               args.conf_file ? args.conf_file : "(defaults)");
+        return 0;
+    }
+
+    sbx_log_level = (int) conf.log_level;
+
+    if (sbx_log_open(conf.log_file) != SBX_OK) {
+        fprintf(stderr, "sandboxd: log_file %s: %s\n", conf.log_file,
+                strerror(errno));
+        return 1;
+    }
+
+    if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+        sbx_log_error("curl_global_init() failed");
+        return 1;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = args.cleanup_once ? sbx_cleanup_once(&conf) : sbx_serve(&conf);
+
+    curl_global_cleanup();
+
+    return rc;
+}

@@ -1,0 +1,200 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ */
+
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "sbx_cleanup.h"
+#include "sbx_log.h"
+#include "sbx_session.h"
+
+
+static pthread_mutex_t  sbx_cleanup_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t   sbx_cleanup_cond = PTHREAD_COND_INITIALIZER;
+static int              sbx_cleanup_stopping;
+
+
+static const char *
+sbx_cleanup_label(cJSON *labels, const char *name)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(labels, name);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+
+/*
+ * Looks at one container: 1 when removed, 0 when kept, -1 when Redis
+ * failed (the pass stops).
+ */
+static int
+sbx_cleanup_one(sbx_ctx_t *ctx, cJSON *c, int64_t now)
+{
+    cJSON        *labels, *idv;
+    const char   *user, *sid, *created, *id;
+    uint64_t      t;
+    int           exists, rc;
+    sbx_error_t   err;
+
+    labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+    idv = cJSON_GetObjectItemCaseSensitive(c, "Id");
+    user = sbx_cleanup_label(labels, SBX_LABEL_USER);
+    sid = sbx_cleanup_label(labels, SBX_LABEL_SESSION);
+    created = sbx_cleanup_label(labels, SBX_LABEL_CREATED);
+
+    if (!cJSON_IsString(idv) || !sbx_valid_docker_id(idv->valuestring)
+        || user == NULL || sid == NULL || created == NULL
+        || sbx_parse_uint(created, &t) != SBX_OK)
+    {
+        return 0;
+    }
+
+    id = idv->valuestring;
+
+    if ((int64_t) t + (int64_t) ctx->conf->cleanup_grace > now) {
+        return 0;
+    }
+
+    /* a concurrent get-or-create of this session waits for the verdict */
+    sbx_session_lock(user, sid);
+
+    rc = sbx_store_exists(&ctx->store, user, sid, &exists, &err);
+
+    if (rc != SBX_OK) {
+        sbx_log_warn("cleanup: redis failed (%s), pass skipped", err.msg);
+        rc = -1;
+
+    } else if (exists) {
+        rc = 0;
+
+    } else if (sbx_docker_remove(&ctx->docker, id, &err) != SBX_OK) {
+        sbx_log_warn("cleanup: cannot remove container %.12s: %s", id,
+                     err.msg);
+        rc = 0;
+
+    } else {
+        sbx_log_info("cleanup: removed container %.12s of session \"%s\" "
+                     "(no record)", id, sid);
+        rc = 1;
+    }
+
+    sbx_session_unlock(user, sid);
+
+    return rc;
+}
+
+
+int
+sbx_cleanup_pass(sbx_ctx_t *ctx)
+{
+    cJSON        *list, *c;
+    sbx_error_t   err;
+    int64_t       now;
+    int           removed, rc;
+
+    if (sbx_store_ping(&ctx->store, 2000, &err) != SBX_OK) {
+        sbx_log_warn("cleanup: redis unreachable (%s), pass skipped",
+                     err.msg);
+        return -1;
+    }
+
+    if (sbx_docker_list_managed(&ctx->docker, &list, &err) != SBX_OK) {
+        sbx_log_warn("cleanup: cannot list containers: %s", err.msg);
+        return -1;
+    }
+
+    now = sbx_time_now();
+    removed = 0;
+
+    cJSON_ArrayForEach(c, list) {
+        rc = sbx_cleanup_one(ctx, c, now);
+        if (rc < 0) {
+            break;
+        }
+        removed += rc;
+    }
+
+    cJSON_Delete(list);
+
+    sbx_log_debug("cleanup: pass done, %d removed", removed);
+
+    return removed;
+}
+
+
+static void *
+sbx_cleanup_thread(void *data)
+{
+    const sbx_config_t  *conf = data;
+    sbx_ctx_t            ctx;
+    struct timespec      until;
+    int                  stop;
+
+    ctx.conf = conf;
+    sbx_docker_init(&ctx.docker, conf);
+    sbx_store_init(&ctx.store, conf);
+
+    for ( ;; ) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t) conf->cleanup_interval;
+
+        pthread_mutex_lock(&sbx_cleanup_mutex);
+        while (!sbx_cleanup_stopping
+               && pthread_cond_timedwait(&sbx_cleanup_cond,
+                                         &sbx_cleanup_mutex, &until)
+                  != ETIMEDOUT)
+        {
+            /* spurious wake-up */
+        }
+        stop = sbx_cleanup_stopping;
+        pthread_mutex_unlock(&sbx_cleanup_mutex);
+
+        if (stop) {
+            break;
+        }
+
+        (void) sbx_cleanup_pass(&ctx);
+    }
+
+    sbx_docker_cleanup(&ctx.docker);
+    sbx_store_cleanup(&ctx.store);
+
+    return NULL;
+}
+
+
+int
+sbx_cleanup_start(const sbx_config_t *conf)
+{
+    pthread_t  tid;
+
+    if (conf->cleanup_interval == 0) {
+        sbx_log_info("cleanup loop disabled");
+        return SBX_OK;
+    }
+
+    if (pthread_create(&tid, NULL, sbx_cleanup_thread, (void *) conf) != 0) {
+        return SBX_ERR;
+    }
+
+    pthread_detach(tid);
+
+    return SBX_OK;
+}
+
+
+void
+sbx_cleanup_stop(void)
+{
+    pthread_mutex_lock(&sbx_cleanup_mutex);
+    sbx_cleanup_stopping = 1;
+    pthread_cond_broadcast(&sbx_cleanup_cond);
+    pthread_mutex_unlock(&sbx_cleanup_mutex);
+}

@@ -1,0 +1,82 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ *
+ * sandboxd's configuration: "key = value" lines, then environment
+ * overrides.  conf/sandboxd.conf documents every key.
+ */
+
+
+#ifndef SBX_CONFIG_H
+#define SBX_CONFIG_H
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define SBX_CONF_STR_MAX  1024
+
+
+typedef struct {
+    char      listen[SBX_CONF_STR_MAX];
+    char      listen_tcp[SBX_CONF_STR_MAX];
+    char      socket_group[SBX_CONF_STR_MAX];
+    uint64_t  socket_mode;
+    char      instance[SBX_CONF_STR_MAX];
+    char      docker_host[SBX_CONF_STR_MAX];
+    char      redis_host[SBX_CONF_STR_MAX];
+    uint64_t  redis_port;
+    char      redis_password[SBX_CONF_STR_MAX];
+    uint64_t  redis_db;
+    char      redis_prefix[SBX_CONF_STR_MAX];
+    uint64_t  session_ttl;
+    char      container_image[SBX_CONF_STR_MAX];
+    uint64_t  container_memory;
+    double    container_cpus;
+    uint64_t  container_pids;
+    uint64_t  container_nofile;
+    uint64_t  container_nproc;
+    uint64_t  container_fsize;
+    uint64_t  tmpfs_tmp_size;
+    uint64_t  tmpfs_workspace_size;
+    uint64_t  output_limit;
+    uint64_t  exec_timeout_max;
+    uint64_t  max_connections;
+    uint64_t  max_request_body;
+    uint64_t  idle_timeout;
+    uint64_t  shutdown_grace;
+    uint64_t  cleanup_interval;
+    uint64_t  cleanup_grace;
+    uint64_t  log_level;
+    char      log_file[SBX_CONF_STR_MAX];
+    char      pid_file[SBX_CONF_STR_MAX];
+
+    /* derived from listen and docker_host */
+    char      unix_path[SBX_CONF_STR_MAX];
+    char      docker_socket[SBX_CONF_STR_MAX];   /* empty for tcp:// */
+    char      docker_base[SBX_CONF_STR_MAX];     /* http://.../v1.41 */
+} sbx_config_t;
+
+
+/* Sets every key to its default. */
+void sbx_config_defaults(sbx_config_t *conf);
+
+/*
+ * Applies one line of a configuration file.  Blank lines and "#" comments
+ * are accepted; a "#" after white space starts a comment.  On error
+ * writes a message (without file:line) to err.
+ */
+int sbx_config_parse_line(sbx_config_t *conf, const char *line, char *err,
+    size_t errlen);
+
+/*
+ * Loads defaults, the file (when path is not NULL) and the environment,
+ * then derives the computed fields.  On error err names file:line or the
+ * environment variable.
+ */
+int sbx_config_load(sbx_config_t *conf, const char *path, char *err,
+    size_t errlen);
+
+
+#endif /* SBX_CONFIG_H */

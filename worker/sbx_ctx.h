@@ -1,0 +1,26 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ *
+ * What an operation runs with: the configuration and the calling thread's
+ * own Docker and Redis clients (each connected lazily, kept alive).
+ */
+
+
+#ifndef SBX_CTX_H
+#define SBX_CTX_H
+
+
+#include "sbx_config.h"
+#include "sbx_docker.h"
+#include "sbx_store.h"
+
+
+typedef struct {
+    const sbx_config_t  *conf;
+    sbx_docker_t         docker;
+    sbx_store_t          store;
+} sbx_ctx_t;
+
+
+#endif /* SBX_CTX_H */

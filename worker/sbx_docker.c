@@ -1,0 +1,556 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ */
+
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbx_docker.h"
+#include "sbx_log.h"
+
+
+#define SBX_DOCKER_CONNECT_MS   5000
+#define SBX_DOCKER_CALL_MS      30000
+#define SBX_DOCKER_RESPONSE_MAX (8 * 1024 * 1024)
+
+
+typedef struct {
+    char    *data;
+    size_t   len;
+    size_t   cap;
+    int      overflow;
+} sbx_docker_buf_t;
+
+
+void
+sbx_docker_init(sbx_docker_t *dk, const sbx_config_t *conf)
+{
+    memset(dk, 0, sizeof(*dk));
+    dk->conf = conf;
+}
+
+
+void
+sbx_docker_cleanup(sbx_docker_t *dk)
+{
+    if (dk->curl != NULL) {
+        curl_easy_cleanup(dk->curl);
+        dk->curl = NULL;
+    }
+}
+
+
+static size_t
+sbx_docker_buf_sink(char *p, size_t size, size_t n, void *data)
+{
+    sbx_docker_buf_t  *b = data;
+    size_t             len, want;
+    char              *nd;
+
+    len = size * n;
+
+    if (b->len + len > SBX_DOCKER_RESPONSE_MAX) {
+        b->overflow = 1;
+        return 0;
+    }
+
+    if (b->len + len + 1 > b->cap) {
+        want = b->cap ? b->cap * 2 : 4096;
+        while (want < b->len + len + 1) {
+            want *= 2;
+        }
+
+        nd = realloc(b->data, want);
+        if (nd == NULL) {
+            b->overflow = 1;
+            return 0;
+        }
+
+        b->data = nd;
+        b->cap = want;
+    }
+
+    memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+
+    return len;
+}
+
+
+int
+sbx_docker_request(sbx_docker_t *dk, const char *method, const char *path,
+    const char *json, long timeout_ms, sbx_docker_sink_pt sink,
+    void *sink_data, sbx_error_t *err)
+{
+    char               url[2048];
+    CURLcode           rc;
+    struct curl_slist *hdrs;
+
+    dk->status = 0;
+    dk->timed_out = 0;
+
+    if (dk->curl == NULL) {
+        dk->curl = curl_easy_init();
+        if (dk->curl == NULL) {
+            sbx_error_set(err, SBX_E_INTERNAL, "cannot create a curl handle");
+            return SBX_ERR;
+        }
+    }
+
+    /* a reset keeps the live connection to dockerd */
+    curl_easy_reset(dk->curl);
+
+    snprintf(url, sizeof(url), "%s%s", dk->conf->docker_base, path);
+
+    if (dk->conf->docker_socket[0] != '\0') {
+        curl_easy_setopt(dk->curl, CURLOPT_UNIX_SOCKET_PATH,
+                         dk->conf->docker_socket);
+    }
+
+    curl_easy_setopt(dk->curl, CURLOPT_URL, url);
+    curl_easy_setopt(dk->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(dk->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long) SBX_DOCKER_CONNECT_MS);
+    curl_easy_setopt(dk->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(dk->curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(dk->curl, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(dk->curl, CURLOPT_WRITEDATA, sink_data);
+
+    hdrs = NULL;
+
+    if (json != NULL) {
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(dk->curl, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(dk->curl, CURLOPT_POSTFIELDS, json);
+        curl_easy_setopt(dk->curl, CURLOPT_POSTFIELDSIZE,
+                         (long) strlen(json));
+
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(dk->curl, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(dk->curl, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+
+    rc = curl_easy_perform(dk->curl);
+
+    curl_easy_getinfo(dk->curl, CURLINFO_RESPONSE_CODE, &dk->status);
+    curl_slist_free_all(hdrs);
+
+    if (rc == CURLE_OK) {
+        return SBX_OK;
+    }
+
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        dk->timed_out = 1;
+    }
+
+    if (rc == CURLE_WRITE_ERROR && dk->status != 0) {
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                      "docker response too large");
+        return SBX_ERR;
+    }
+
+    sbx_error_set(err, SBX_E_DOCKER_UNAVAILABLE, "docker: %s",
+                  curl_easy_strerror(rc));
+
+    return SBX_ERR;
+}
+
+
+int
+sbx_docker_call(sbx_docker_t *dk, const char *method, const char *path,
+    cJSON *body, long timeout_ms, cJSON **out, sbx_error_t *err)
+{
+    char              *json;
+    cJSON             *res, *msg;
+    sbx_docker_buf_t   buf;
+    int                rc;
+
+    json = NULL;
+    if (body != NULL) {
+        json = cJSON_PrintUnformatted(body);
+        if (json == NULL) {
+            sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+            return SBX_ERR;
+        }
+    }
+
+    memset(&buf, 0, sizeof(buf));
+
+    rc = sbx_docker_request(dk, method, path, json, timeout_ms,
+                            sbx_docker_buf_sink, &buf, err);
+    free(json);
+
+    if (rc != SBX_OK) {
+        free(buf.data);
+        return SBX_ERR;
+    }
+
+    res = buf.len ? cJSON_ParseWithLength(buf.data, buf.len) : NULL;
+    free(buf.data);
+
+    if (dk->status < 200 || dk->status > 299) {
+        msg = cJSON_GetObjectItemCaseSensitive(res, "message");
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "docker: %s (HTTP %ld)",
+                      cJSON_IsString(msg) ? msg->valuestring : "error",
+                      dk->status);
+        cJSON_Delete(res);
+        return SBX_ERR;
+    }
+
+    if (out != NULL) {
+        *out = res;
+    } else {
+        cJSON_Delete(res);
+    }
+
+    return SBX_OK;
+}
+
+
+int
+sbx_docker_ping(sbx_docker_t *dk, long timeout_ms, sbx_error_t *err)
+{
+    sbx_docker_buf_t  buf;
+    int               rc;
+
+    memset(&buf, 0, sizeof(buf));
+
+    rc = sbx_docker_request(dk, "GET", "/_ping", NULL, timeout_ms,
+                            sbx_docker_buf_sink, &buf, err);
+    free(buf.data);
+
+    if (rc == SBX_OK && dk->status != 200) {
+        sbx_error_set(err, SBX_E_DOCKER_UNAVAILABLE,
+                      "docker answered HTTP %ld", dk->status);
+        rc = SBX_ERR;
+    }
+
+    return rc;
+}
+
+
+static cJSON *
+sbx_docker_str_array(const char **items)
+{
+    cJSON  *a;
+
+    a = cJSON_CreateArray();
+
+    for (; a != NULL && *items != NULL; items++) {
+        cJSON_AddItemToArray(a, cJSON_CreateString(*items));
+    }
+
+    return a;
+}
+
+
+static void
+sbx_docker_add_ulimit(cJSON *ulimits, const char *name, uint64_t v)
+{
+    cJSON  *u;
+
+    u = cJSON_CreateObject();
+    cJSON_AddStringToObject(u, "Name", name);
+    cJSON_AddNumberToObject(u, "Soft", (double) v);
+    cJSON_AddNumberToObject(u, "Hard", (double) v);
+    cJSON_AddItemToArray(ulimits, u);
+}
+
+
+/* The HostConfig: every isolation setting of DESIGN.md. */
+static cJSON *
+sbx_docker_host_config(const sbx_config_t *conf)
+{
+    static const char  *cap_drop[] = { "ALL", NULL };
+    static const char  *sec_opt[] = { "no-new-privileges", NULL };
+    cJSON              *hc, *ul, *tmpfs, *o;
+    char                opt[256];
+
+    hc = cJSON_CreateObject();
+    cJSON_AddBoolToObject(hc, "Init", 1);
+    cJSON_AddBoolToObject(hc, "ReadonlyRootfs", 1);
+    cJSON_AddStringToObject(hc, "NetworkMode", "none");
+    cJSON_AddItemToObject(hc, "CapDrop", sbx_docker_str_array(cap_drop));
+    cJSON_AddItemToObject(hc, "SecurityOpt", sbx_docker_str_array(sec_opt));
+    cJSON_AddNumberToObject(hc, "Memory", (double) conf->container_memory);
+    cJSON_AddNumberToObject(hc, "MemorySwap",
+                            (double) conf->container_memory);
+    cJSON_AddNumberToObject(hc, "NanoCpus",
+                            (double) (int64_t) (conf->container_cpus * 1e9));
+    cJSON_AddNumberToObject(hc, "PidsLimit", (double) conf->container_pids);
+
+    ul = cJSON_AddArrayToObject(hc, "Ulimits");
+    sbx_docker_add_ulimit(ul, "nofile", conf->container_nofile);
+    sbx_docker_add_ulimit(ul, "nproc", conf->container_nproc);
+    sbx_docker_add_ulimit(ul, "fsize", conf->container_fsize);
+
+    tmpfs = cJSON_AddObjectToObject(hc, "Tmpfs");
+    snprintf(opt, sizeof(opt), "rw,nosuid,nodev,size=%" PRIu64,
+             conf->tmpfs_tmp_size);
+    cJSON_AddStringToObject(tmpfs, "/tmp", opt);
+    snprintf(opt, sizeof(opt), "rw,nosuid,nodev,exec,size=%" PRIu64
+             ",uid=1000,gid=1000,mode=0755", conf->tmpfs_workspace_size);
+    cJSON_AddStringToObject(tmpfs, "/workspace", opt);
+
+    o = cJSON_AddObjectToObject(hc, "LogConfig");
+    cJSON_AddStringToObject(o, "Type", "none");
+    o = cJSON_AddObjectToObject(hc, "RestartPolicy");
+    cJSON_AddStringToObject(o, "Name", "no");
+    cJSON_AddBoolToObject(hc, "AutoRemove", 0);
+
+    return hc;
+}
+
+
+static cJSON *
+sbx_docker_create_body(const sbx_config_t *conf, const char *user,
+    const char *session_id)
+{
+    static const char  *cmd[] = { "sleep", "infinity", NULL };
+    static const char  *env[] = {
+        "HOME=/workspace", "LANG=C.UTF-8",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        NULL
+    };
+    cJSON              *b, *labels;
+    char                now[32];
+
+    b = cJSON_CreateObject();
+    if (b == NULL) {
+        return NULL;
+    }
+
+    cJSON_AddStringToObject(b, "Image", conf->container_image);
+    cJSON_AddItemToObject(b, "Cmd", sbx_docker_str_array(cmd));
+    cJSON_AddStringToObject(b, "User", "1000:1000");
+    cJSON_AddStringToObject(b, "WorkingDir", "/workspace");
+    cJSON_AddItemToObject(b, "Env", sbx_docker_str_array(env));
+    cJSON_AddBoolToObject(b, "NetworkDisabled", 1);
+    cJSON_AddNumberToObject(b, "StopTimeout", 1);
+
+    snprintf(now, sizeof(now), "%" PRId64, sbx_time_now());
+
+    labels = cJSON_AddObjectToObject(b, "Labels");
+    cJSON_AddStringToObject(labels, SBX_LABEL_MANAGED, "true");
+    cJSON_AddStringToObject(labels, SBX_LABEL_INSTANCE, conf->instance);
+    cJSON_AddStringToObject(labels, SBX_LABEL_USER, user);
+    cJSON_AddStringToObject(labels, SBX_LABEL_SESSION, session_id);
+    cJSON_AddStringToObject(labels, SBX_LABEL_CREATED, now);
+
+    cJSON_AddItemToObject(b, "HostConfig", sbx_docker_host_config(conf));
+
+    return b;
+}
+
+
+static int
+sbx_docker_label_is(cJSON *labels, const char *name, const char *value)
+{
+    cJSON  *l;
+
+    l = cJSON_GetObjectItemCaseSensitive(labels, name);
+
+    return cJSON_IsString(l) && strcmp(l->valuestring, value) == 0;
+}
+
+
+static int
+sbx_docker_copy_id(cJSON *obj, char *id, sbx_error_t *err)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(obj, "Id");
+
+    if (!cJSON_IsString(v) || !sbx_valid_docker_id(v->valuestring)) {
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "docker returned no id");
+        return SBX_ERR;
+    }
+
+    strcpy(id, v->valuestring);
+
+    return SBX_OK;
+}
+
+
+static int
+sbx_docker_start(sbx_docker_t *dk, const char *id, sbx_error_t *err)
+{
+    char  path[256];
+
+    snprintf(path, sizeof(path), "/containers/%s/start", id);
+
+    if (sbx_docker_call(dk, "POST", path, NULL, SBX_DOCKER_CALL_MS, NULL,
+                        err)
+        != SBX_OK && dk->status != 304)
+    {
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+/*
+ * The name is taken: reuses the container when its labels say it belongs
+ * to this very (instance, user, session), starting it when it is stopped.
+ */
+static int
+sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
+    const char *name, char *id, sbx_error_t *err)
+{
+    char    path[256];
+    cJSON  *c, *labels, *running;
+    int     rc;
+
+    snprintf(path, sizeof(path), "/containers/%s/json", name);
+
+    if (sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &c, err)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    labels = cJSON_GetObjectItemCaseSensitive(
+                 cJSON_GetObjectItemCaseSensitive(c, "Config"), "Labels");
+    running = cJSON_GetObjectItemCaseSensitive(
+                  cJSON_GetObjectItemCaseSensitive(c, "State"), "Running");
+
+    if (!sbx_docker_label_is(labels, SBX_LABEL_INSTANCE, dk->conf->instance)
+        || !sbx_docker_label_is(labels, SBX_LABEL_USER, user)
+        || !sbx_docker_label_is(labels, SBX_LABEL_SESSION, session_id))
+    {
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                      "container name %s is taken by another container",
+                      name);
+        cJSON_Delete(c);
+        return SBX_ERR;
+    }
+
+    rc = sbx_docker_copy_id(c, id, err);
+    cJSON_Delete(c);
+
+    if (rc == SBX_OK && !cJSON_IsTrue(running)) {
+        rc = sbx_docker_start(dk, id, err);
+    }
+
+    if (rc == SBX_OK) {
+        sbx_log_info("reusing container %s of session \"%s\"", name,
+                     session_id);
+    }
+
+    return rc;
+}
+
+
+int
+sbx_docker_create_session(sbx_docker_t *dk, const char *user,
+    const char *session_id, const char *name, char *id, sbx_error_t *err)
+{
+    char         path[256];
+    cJSON       *body, *res;
+    sbx_error_t  rm_err;
+    int          rc;
+
+    body = sbx_docker_create_body(dk->conf, user, session_id);
+    if (body == NULL) {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    snprintf(path, sizeof(path), "/containers/create?name=%s", name);
+
+    rc = sbx_docker_call(dk, "POST", path, body, SBX_DOCKER_CALL_MS, &res,
+                         err);
+    cJSON_Delete(body);
+
+    if (rc != SBX_OK) {
+        if (dk->status == 409) {
+            return sbx_docker_adopt(dk, user, session_id, name, id, err);
+        }
+        return SBX_ERR;
+    }
+
+    rc = sbx_docker_copy_id(res, id, err);
+    cJSON_Delete(res);
+
+    if (rc != SBX_OK) {
+        (void) sbx_docker_remove(dk, name, &rm_err);
+        return SBX_ERR;
+    }
+
+    if (sbx_docker_start(dk, id, err) != SBX_OK) {
+        if (sbx_docker_remove(dk, id, &rm_err) != SBX_OK) {
+            sbx_log_error("cannot remove container %s that failed to "
+                          "start: %s", id, rm_err.msg);
+        }
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+int
+sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err)
+{
+    char  path[256];
+
+    snprintf(path, sizeof(path), "/containers/%s?force=true&v=true", id);
+
+    if (sbx_docker_call(dk, "DELETE", path, NULL, SBX_DOCKER_CALL_MS, NULL,
+                        err)
+        != SBX_OK && dk->status != 404)
+    {
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+int
+sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
+{
+    char    filter[2048], path[4096], *esc;
+    cJSON  *res;
+    int     rc;
+
+    snprintf(filter, sizeof(filter),
+             "{\"label\":[\"" SBX_LABEL_MANAGED "=true\",\""
+             SBX_LABEL_INSTANCE "=%s\"]}", dk->conf->instance);
+
+    if (dk->curl == NULL) {
+        dk->curl = curl_easy_init();
+    }
+
+    esc = dk->curl ? curl_easy_escape(dk->curl, filter, 0) : NULL;
+    if (esc == NULL) {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    snprintf(path, sizeof(path), "/containers/json?all=true&filters=%s",
+             esc);
+    curl_free(esc);
+
+    rc = sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &res,
+                         err);
+    if (rc != SBX_OK) {
+        return SBX_ERR;
+    }
+
+    if (!cJSON_IsArray(res)) {
+        cJSON_Delete(res);
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "docker sent no list");
+        return SBX_ERR;
+    }
+
+    *list = res;
+
+    return SBX_OK;
+}

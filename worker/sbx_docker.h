@@ -1,0 +1,86 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ *
+ * The Docker Engine API client (libcurl, API v1.41).  One client per
+ * thread: its easy handle keeps the connection to dockerd alive.  Every
+ * call tells "Docker did not answer" (docker_unavailable) from "Docker
+ * answered with an error" (sandbox_error, with Docker's message) and keeps
+ * the HTTP status in status.
+ */
+
+
+#ifndef SBX_DOCKER_H
+#define SBX_DOCKER_H
+
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "sbx_config.h"
+#include "sbx_util.h"
+
+
+#define SBX_LABEL_MANAGED   "io.ngx-sandbox.managed"
+#define SBX_LABEL_INSTANCE  "io.ngx-sandbox.instance"
+#define SBX_LABEL_USER      "io.ngx-sandbox.user"
+#define SBX_LABEL_SESSION   "io.ngx-sandbox.session"
+#define SBX_LABEL_CREATED   "io.ngx-sandbox.created"
+
+
+typedef size_t (*sbx_docker_sink_pt)(char *p, size_t size, size_t n,
+    void *data);
+
+
+typedef struct {
+    const sbx_config_t  *conf;
+    CURL                *curl;       /* created on first use */
+    long                 status;     /* HTTP status of the last call */
+    int                  timed_out;  /* the last call hit its deadline */
+} sbx_docker_t;
+
+
+void sbx_docker_init(sbx_docker_t *dk, const sbx_config_t *conf);
+void sbx_docker_cleanup(sbx_docker_t *dk);
+
+/*
+ * Sends one request (json may be NULL) and hands the response body to
+ * sink.  Returns SBX_OK once Docker answered, whatever the status; SBX_ERR
+ * with docker_unavailable when it did not (timed_out tells a deadline).
+ */
+int sbx_docker_request(sbx_docker_t *dk, const char *method,
+    const char *path, const char *json, long timeout_ms,
+    sbx_docker_sink_pt sink, void *sink_data, sbx_error_t *err);
+
+/*
+ * A JSON call: body may be NULL.  On a 2xx answer *out (when out is not
+ * NULL) receives the parsed body or NULL for an empty one; the caller
+ * frees it.  Any other status is SBX_ERR with sandbox_error and Docker's
+ * message.
+ */
+int sbx_docker_call(sbx_docker_t *dk, const char *method, const char *path,
+    cJSON *body, long timeout_ms, cJSON **out, sbx_error_t *err);
+
+/* GET /_ping with the given deadline. */
+int sbx_docker_ping(sbx_docker_t *dk, long timeout_ms, sbx_error_t *err);
+
+/*
+ * Creates and starts the container of (user, session) named name, with
+ * every isolation setting; reuses a container of that name when its labels
+ * say it is this very session.  Writes its id to id (65 bytes).  A
+ * container that fails to start is removed.
+ */
+int sbx_docker_create_session(sbx_docker_t *dk, const char *user,
+    const char *session_id, const char *name, char *id, sbx_error_t *err);
+
+/* Force-removes a container with its anonymous volumes; gone is fine. */
+int sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err);
+
+/* The containers this instance manages (GET /containers/json), an array. */
+int sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list,
+    sbx_error_t *err);
+
+
+#endif /* SBX_DOCKER_H */

@@ -1,0 +1,249 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ */
+
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sbx_log.h"
+#include "sbx_session.h"
+
+
+#define SBX_SESSION_STRIPES  64
+
+
+static pthread_mutex_t  sbx_session_stripes[SBX_SESSION_STRIPES] = {
+#define SBX_M4  PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,        \
+                PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
+#define SBX_M16 SBX_M4, SBX_M4, SBX_M4, SBX_M4
+    SBX_M16, SBX_M16, SBX_M16, SBX_M16
+#undef SBX_M16
+#undef SBX_M4
+};
+
+
+/* FNV-1a over user "\0" session. */
+static pthread_mutex_t *
+sbx_session_stripe(const char *user, const char *session_id)
+{
+    uint32_t     h = 2166136261u;
+    const char  *p;
+
+    for (p = user; *p; p++) {
+        h = (h ^ (unsigned char) *p) * 16777619u;
+    }
+
+    h = (h ^ 0) * 16777619u;
+
+    for (p = session_id; *p; p++) {
+        h = (h ^ (unsigned char) *p) * 16777619u;
+    }
+
+    return &sbx_session_stripes[h % SBX_SESSION_STRIPES];
+}
+
+
+void
+sbx_session_lock(const char *user, const char *session_id)
+{
+    pthread_mutex_lock(sbx_session_stripe(user, session_id));
+}
+
+
+void
+sbx_session_unlock(const char *user, const char *session_id)
+{
+    pthread_mutex_unlock(sbx_session_stripe(user, session_id));
+}
+
+
+/* Creates the container and writes the record; the stripe is held. */
+static int
+sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
+    const char *session_id, sbx_session_rec_t *rec, sbx_error_t *err)
+{
+    sbx_error_t  rm_err;
+
+    memset(rec, 0, sizeof(*rec));
+    snprintf(rec->session_id, sizeof(rec->session_id), "%s", session_id);
+
+    if (sbx_container_name(ctx->conf->instance, user, session_id,
+                           rec->container_name)
+        != SBX_OK)
+    {
+        sbx_error_set(err, SBX_E_INTERNAL, "cannot hash the session name");
+        return SBX_ERR;
+    }
+
+    if (sbx_docker_create_session(&ctx->docker, user, session_id,
+                                  rec->container_name, rec->container_id,
+                                  err)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    rec->created_at = sbx_time_now();
+    rec->last_used_at = rec->created_at;
+
+    if (sbx_store_put(&ctx->store, user, rec, err) != SBX_OK) {
+        sbx_log_error("session \"%s\": cannot write its record (%s), "
+                      "removing container %s", session_id, err->msg,
+                      rec->container_name);
+
+        if (sbx_docker_remove(&ctx->docker, rec->container_id, &rm_err)
+            != SBX_OK)
+        {
+            sbx_log_error("cannot remove container %s: %s",
+                          rec->container_name, rm_err.msg);
+        }
+
+        err->code = SBX_E_STORE_UNAVAILABLE;
+        return SBX_ERR;
+    }
+
+    sbx_log_info("session \"%s\": container %s created", session_id,
+                 rec->container_name);
+
+    return SBX_OK;
+}
+
+
+int
+sbx_session_acquire(sbx_ctx_t *ctx, const char *user, const char *session_id,
+    sbx_session_rec_t *rec, int *created, sbx_error_t *err)
+{
+    char     gen[33];
+    int      found, rc;
+    int64_t  now;
+
+    if (session_id == NULL) {
+        if (sbx_random_hex(gen, 16) != SBX_OK) {
+            sbx_error_set(err, SBX_E_INTERNAL, "no randomness");
+            return SBX_ERR;
+        }
+        session_id = gen;
+    }
+
+    *created = 0;
+
+    sbx_session_lock(user, session_id);
+
+    rc = sbx_store_get(&ctx->store, user, session_id, rec, &found, err);
+
+    if (rc == SBX_OK && found) {
+        now = sbx_time_now();
+        rc = sbx_store_touch(&ctx->store, user, session_id, now, &found,
+                             err);
+        rec->last_used_at = now;
+    }
+
+    if (rc == SBX_OK && !found) {
+        rc = sbx_session_create_locked(ctx, user, session_id, rec, err);
+        *created = rc == SBX_OK;
+    }
+
+    sbx_session_unlock(user, session_id);
+
+    return rc;
+}
+
+
+int
+sbx_session_get(sbx_ctx_t *ctx, const char *user, const char *session_id,
+    sbx_session_rec_t *rec, sbx_error_t *err)
+{
+    int      found;
+    int64_t  now;
+
+    if (sbx_store_get(&ctx->store, user, session_id, rec, &found, err)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    if (found) {
+        now = sbx_time_now();
+        if (sbx_store_touch(&ctx->store, user, session_id, now, &found, err)
+            != SBX_OK)
+        {
+            return SBX_ERR;
+        }
+        rec->last_used_at = now;
+    }
+
+    if (!found) {
+        sbx_error_set(err, SBX_E_NOT_FOUND, "session not found");
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+int
+sbx_session_delete(sbx_ctx_t *ctx, const char *user, const char *session_id,
+    sbx_error_t *err)
+{
+    sbx_session_rec_t  rec;
+    int                found, rc;
+
+    sbx_session_lock(user, session_id);
+
+    rc = sbx_store_get(&ctx->store, user, session_id, &rec, &found, err);
+
+    if (rc == SBX_OK && !found) {
+        sbx_error_set(err, SBX_E_NOT_FOUND, "session not found");
+        rc = SBX_ERR;
+    }
+
+    /* the record goes only once the container is gone */
+    if (rc == SBX_OK) {
+        rc = sbx_docker_remove(&ctx->docker, rec.container_id, err);
+    }
+
+    if (rc == SBX_OK) {
+        rc = sbx_store_delete(&ctx->store, user, session_id, err);
+    }
+
+    sbx_session_unlock(user, session_id);
+
+    if (rc == SBX_OK) {
+        sbx_log_info("session \"%s\": container %s removed", session_id,
+                     rec.container_name);
+    }
+
+    return rc;
+}
+
+
+void
+sbx_session_lost(sbx_ctx_t *ctx, const char *user,
+    const sbx_session_rec_t *rec, sbx_error_t *err)
+{
+    sbx_session_rec_t  cur;
+    sbx_error_t        e;
+    int                found;
+
+    sbx_log_warn("session \"%s\": container %s is gone, dropping the "
+                 "session", rec->session_id, rec->container_name);
+
+    (void) sbx_docker_remove(&ctx->docker, rec->container_id, &e);
+
+    sbx_session_lock(user, rec->session_id);
+
+    if (sbx_store_get(&ctx->store, user, rec->session_id, &cur, &found, &e)
+        == SBX_OK
+        && found && strcmp(cur.container_id, rec->container_id) == 0)
+    {
+        (void) sbx_store_delete(&ctx->store, user, rec->session_id, &e);
+    }
+
+    sbx_session_unlock(user, rec->session_id);
+
+    sbx_error_set(err, SBX_E_SESSION_LOST,
+                  "the session's sandbox is gone; create the session again");
+}

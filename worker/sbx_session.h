@@ -1,0 +1,48 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ *
+ * Sessions: a Redis record plus a running container.  Creation and removal
+ * of one (user, session) are serialized by a striped mutex, so that two
+ * concurrent requests never create two containers for one session.
+ */
+
+
+#ifndef SBX_SESSION_H
+#define SBX_SESSION_H
+
+
+#include "sbx_ctx.h"
+
+
+void sbx_session_lock(const char *user, const char *session_id);
+void sbx_session_unlock(const char *user, const char *session_id);
+
+/*
+ * Returns the session (creating its id when session_id is NULL, its
+ * container and record when it does not exist) and refreshes its TTL.
+ * Redis is read before any container is created; a record that cannot be
+ * written removes the new container again.
+ */
+int sbx_session_acquire(sbx_ctx_t *ctx, const char *user,
+    const char *session_id, sbx_session_rec_t *rec, int *created,
+    sbx_error_t *err);
+
+/* Reads and refreshes a session; not_found when there is none. */
+int sbx_session_get(sbx_ctx_t *ctx, const char *user, const char *session_id,
+    sbx_session_rec_t *rec, sbx_error_t *err);
+
+/* Removes the container, then the record; not_found when there is none. */
+int sbx_session_delete(sbx_ctx_t *ctx, const char *user,
+    const char *session_id, sbx_error_t *err);
+
+/*
+ * The session's container is gone: removes what is left of it and its
+ * record (when it still names that container), best effort, and sets err
+ * to session_lost.
+ */
+void sbx_session_lost(sbx_ctx_t *ctx, const char *user,
+    const sbx_session_rec_t *rec, sbx_error_t *err);
+
+
+#endif /* SBX_SESSION_H */

@@ -1,0 +1,82 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ *
+ * The Redis store of sessions (hiredis).  One store per thread, connected
+ * on first use and again at the next use after any connection error.
+ *
+ *   <prefix>session:<len(user)>:<user>:<session_id>   HASH, TTL session_ttl
+ *       container_id, container_name, created_at, last_used_at
+ *   <prefix>user:<len(user)>:<user>:sessions          ZSET session_id by
+ *                                                      created_at
+ *
+ * Every failure is store_unavailable.
+ */
+
+
+#ifndef SBX_STORE_H
+#define SBX_STORE_H
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "sbx_config.h"
+#include "sbx_util.h"
+
+
+typedef struct {
+    char     session_id[SBX_SESSION_ID_MAX + 1];
+    char     container_id[SBX_CONTAINER_ID_MAX + 1];
+    char     container_name[SBX_CONTAINER_NAME_LEN + 1];
+    int64_t  created_at;
+    int64_t  last_used_at;
+} sbx_session_rec_t;
+
+
+typedef struct {
+    const sbx_config_t  *conf;
+    redisContext        *redis;
+} sbx_store_t;
+
+
+void sbx_store_init(sbx_store_t *st, const sbx_config_t *conf);
+void sbx_store_cleanup(sbx_store_t *st);
+
+/* PING with a deadline of timeout_ms. */
+int sbx_store_ping(sbx_store_t *st, long timeout_ms, sbx_error_t *err);
+
+/* Reads a record; *found says whether it exists. */
+int sbx_store_get(sbx_store_t *st, const char *user, const char *session_id,
+    sbx_session_rec_t *rec, int *found, sbx_error_t *err);
+
+/* Whether the record exists (for the cleanup loop). */
+int sbx_store_exists(sbx_store_t *st, const char *user,
+    const char *session_id, int *exists, sbx_error_t *err);
+
+/* Writes a new record and indexes it, both with the session TTL. */
+int sbx_store_put(sbx_store_t *st, const char *user,
+    const sbx_session_rec_t *rec, sbx_error_t *err);
+
+/*
+ * Sets last_used_at to now and refreshes the TTLs, atomically and only if
+ * the record still exists (*found).
+ */
+int sbx_store_touch(sbx_store_t *st, const char *user,
+    const char *session_id, int64_t now, int *found, sbx_error_t *err);
+
+/* Deletes the record and its index entry. */
+int sbx_store_delete(sbx_store_t *st, const char *user,
+    const char *session_id, sbx_error_t *err);
+
+/*
+ * The user's live records, oldest first, in a malloc'ed array the caller
+ * frees; index entries of expired records are removed.
+ */
+int sbx_store_list(sbx_store_t *st, const char *user,
+    sbx_session_rec_t **recs, size_t *n, sbx_error_t *err);
+
+
+#endif /* SBX_STORE_H */
