@@ -187,12 +187,9 @@ ngx_http_sandbox_jwt_user(ngx_http_request_t *r, jwt_t *jwt, ngx_int_t alg,
                    "the bearer token has no valid \"sub\" claim");
     }
 
-    ctx->user.data = ngx_pstrdup(r->pool, &(ngx_str_t) { len, (u_char *) sub });
-    if (ctx->user.data == NULL) {
+    if (ngx_http_sandbox_cstr(r->pool, &ctx->user, sub) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ctx->user.len = len;
 
     return NGX_OK;
 }
@@ -386,8 +383,9 @@ static char *
 ngx_http_sandbox_key_line(ngx_conf_t *cf, ngx_http_sandbox_loc_conf_t *slcf,
     ngx_str_t *path, ngx_uint_t line, u_char *p, u_char *end)
 {
-    u_char                      *sp;
-    ngx_http_sandbox_api_key_t  *k;
+    u_char     *sp;
+    ngx_int_t   rc;
+    ngx_str_t   key, user;
 
     while (p < end && (*p == ' ' || *p == '\t')) {
         p++;
@@ -408,37 +406,64 @@ ngx_http_sandbox_key_line(ngx_conf_t *cf, ngx_http_sandbox_loc_conf_t *slcf,
         sp++;
     }
 
-    if (slcf->api_keys == NGX_CONF_UNSET_PTR) {
-        slcf->api_keys = ngx_array_create(cf->pool, 4,
-                                          sizeof(ngx_http_sandbox_api_key_t));
-        if (slcf->api_keys == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    k = ngx_array_push(slcf->api_keys);
-    if (k == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    k->key.data = p;
-    k->key.len = sp - p;
+    key.data = p;
+    key.len = sp - p;
 
     while (sp < end && (*sp == ' ' || *sp == '\t')) {
         sp++;
     }
 
-    k->user.data = sp;
-    k->user.len = end - sp;
+    user.data = sp;
+    user.len = end - sp;
 
-    if (!sbx_user_id_valid((const char *) sp, end - sp)
-        || ngx_strlchr(sp, end, ' ') || ngx_strlchr(sp, end, '\t'))
-    {
+    rc = NGX_DECLINED;
+
+    if (!ngx_strlchr(sp, end, ' ') && !ngx_strlchr(sp, end, '\t')) {
+        rc = ngx_http_sandbox_add_api_key(cf, slcf, &key, &user);
+    }
+
+    if (rc == NGX_DECLINED) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" line %ui: expected \"<key> <user>\"",
                            path, line);
-        return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return rc == NGX_OK ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/*
+ * Adds a key and the user it names; NGX_DECLINED when the key is empty or
+ * the user id is not one (1 to 256 bytes, no control characters).
+ */
+
+ngx_int_t
+ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
+    ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *key, ngx_str_t *user)
+{
+    ngx_http_sandbox_api_key_t  *k;
+
+    if (key->len == 0
+        || !sbx_user_id_valid((const char *) user->data, user->len))
+    {
+        return NGX_DECLINED;
+    }
+
+    if (slcf->api_keys == NGX_CONF_UNSET_PTR) {
+        slcf->api_keys = ngx_array_create(cf->pool, 4,
+                                          sizeof(ngx_http_sandbox_api_key_t));
+        if (slcf->api_keys == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    k = ngx_array_push(slcf->api_keys);
+    if (k == NULL) {
+        return NGX_ERROR;
+    }
+
+    k->key = *key;
+    k->user = *user;
+
+    return NGX_OK;
 }

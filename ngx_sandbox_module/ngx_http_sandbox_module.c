@@ -576,38 +576,23 @@ ngx_http_sandbox_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_sandbox_loc_conf_t *slcf = conf;
 
-    ngx_str_t                   *value;
-    ngx_http_sandbox_api_key_t  *k;
+    ngx_str_t  *value;
 
     value = cf->args->elts;
 
-    if (value[1].len == 0) {
-        return "has an empty key";
-    }
+    switch (ngx_http_sandbox_add_api_key(cf, slcf, &value[1], &value[2])) {
 
-    if (!sbx_user_id_valid((const char *) value[2].data, value[2].len)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid user id \"%V\"",
-                           &value[2]);
+    case NGX_OK:
+        return NGX_CONF_OK;
+
+    case NGX_DECLINED:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid key or user id \"%V\"", &value[2]);
+        /* fall through */
+
+    default:
         return NGX_CONF_ERROR;
     }
-
-    if (slcf->api_keys == NGX_CONF_UNSET_PTR) {
-        slcf->api_keys = ngx_array_create(cf->pool, 4,
-                                          sizeof(ngx_http_sandbox_api_key_t));
-        if (slcf->api_keys == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    k = ngx_array_push(slcf->api_keys);
-    if (k == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    k->key = value[1];
-    k->user = value[2];
-
-    return NGX_CONF_OK;
 }
 
 

@@ -111,6 +111,13 @@ ngx_int_t ngx_http_sandbox_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_sandbox_access_handler(ngx_http_request_t *r);
 char *ngx_http_sandbox_load_key_file(ngx_conf_t *cf,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *path);
+ngx_int_t ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
+    ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *key, ngx_str_t *user);
+
+/* ngx_http_sandbox_util.c */
+char *ngx_http_sandbox_pstrz(ngx_pool_t *pool, ngx_str_t *s);
+ngx_int_t ngx_http_sandbox_cstr(ngx_pool_t *pool, ngx_str_t *to,
+    const char *s);
 
 /* ngx_http_sandbox_upstream.c */
 ngx_int_t ngx_http_sandbox_upstream_start(ngx_http_request_t *r,

@@ -23,8 +23,6 @@ typedef struct {
 static ngx_int_t ngx_http_sandbox_render_error(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *error);
 static ngx_uint_t ngx_http_sandbox_error_status(const char *code);
-static ngx_int_t ngx_http_sandbox_cstr(ngx_http_request_t *r, ngx_str_t *to,
-    const char *s);
 static cJSON *ngx_http_sandbox_session_json(cJSON *session);
 static ngx_int_t ngx_http_sandbox_add_time(cJSON *to, cJSON *from,
     const char *name);
@@ -161,31 +159,14 @@ ngx_int_t
 ngx_http_sandbox_fail(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
     ngx_uint_t status, const char *code, const char *message)
 {
-    if (ngx_http_sandbox_cstr(r, &ctx->error_code, code) != NGX_OK
-        || ngx_http_sandbox_cstr(r, &ctx->error_message, message) != NGX_OK)
+    if (ngx_http_sandbox_cstr(r->pool, &ctx->error_code, code) != NGX_OK
+        || ngx_http_sandbox_cstr(r->pool, &ctx->error_message, message)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return status;
-}
-
-
-/* A pool copy of s, NUL-terminated, so that it also serves as a C string. */
-
-static ngx_int_t
-ngx_http_sandbox_cstr(ngx_http_request_t *r, ngx_str_t *to, const char *s)
-{
-    to->len = ngx_strlen(s);
-
-    to->data = ngx_pnalloc(r->pool, to->len + 1);
-    if (to->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(to->data, s, to->len + 1);
-
-    return NGX_OK;
 }
 
 

@@ -378,13 +378,10 @@ ngx_http_sandbox_args_session_id(ngx_http_request_t *r,
                                      "valid");
     }
 
-    id = (char *) ngx_pnalloc(r->pool, ctx->path_id.len + 1);
+    id = ngx_http_sandbox_pstrz(r->pool, &ctx->path_id);
     if (id == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_memcpy(id, ctx->path_id.data, ctx->path_id.len);
-    id[ctx->path_id.len] = '\0';
 
     *args = cJSON_CreateObject();
 

@@ -125,14 +125,11 @@ ngx_http_sandbox_frame(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
     }
 
     if (ctx->user.len) {
-        json = (char *) ngx_pnalloc(r->pool, ctx->user.len + 1);
-        if (json == NULL) {
-            goto failed;
-        }
+        json = ngx_http_sandbox_pstrz(r->pool, &ctx->user);
 
-        *ngx_cpymem(json, ctx->user.data, ctx->user.len) = '\0';
-
-        if (cJSON_AddStringToObject(hdr, "user", json) == NULL) {
+        if (json == NULL
+            || cJSON_AddStringToObject(hdr, "user", json) == NULL)
+        {
             goto failed;
         }
     }
@@ -185,7 +182,7 @@ failed:
 static char *
 ngx_http_sandbox_request_id(ngx_http_request_t *r)
 {
-    char                          *id;
+    ngx_str_t                      id;
     ngx_http_variable_value_t     *v;
     ngx_http_sandbox_main_conf_t  *smcf;
 
@@ -197,14 +194,10 @@ ngx_http_sandbox_request_id(ngx_http_request_t *r)
         return "-";
     }
 
-    id = (char *) ngx_pnalloc(r->pool, v->len + 1);
-    if (id == NULL) {
-        return NULL;
-    }
+    id.data = v->data;
+    id.len = v->len;
 
-    *ngx_cpymem(id, v->data, v->len) = '\0';
-
-    return id;
+    return ngx_http_sandbox_pstrz(r->pool, &id);
 }
 
 

@@ -15,12 +15,8 @@
 
 
 #define SBX_ID_MAX          64
-#define SBX_USER_MAX        256
-#define SBX_COMMAND_MAX     65536
 #define SBX_TIMEOUT_MAX_MS  3600000L
 #define SBX_PATH_MAX        4096
-#define SBX_ENV_MAX         128
-#define SBX_ENV_VALUE_MAX   32768
 #define SBX_READY_MS        2000
 
 
@@ -177,7 +173,9 @@ sbx_ops_session_arg(sbx_op_req_t *req, int required, const char **out,
         return SBX_OK;
     }
 
-    if (!cJSON_IsString(v) || !sbx_valid_session_id(v->valuestring)) {
+    if (!cJSON_IsString(v)
+        || !sbx_session_id_valid(v->valuestring, strlen(v->valuestring)))
+    {
         sbx_error_set(err, SBX_E_INVALID_ARGUMENT,
                       "\"session_id\" must be 1..128 characters of "
                       "[A-Za-z0-9_.-], starting with a letter or digit");
@@ -393,7 +391,7 @@ sbx_ops_env_arg(cJSON *args, char ***env, size_t *nenv, sbx_error_t *err)
     n = 0;
 
     cJSON_ArrayForEach(v, obj) {
-        if (!sbx_valid_env_name(v->string)
+        if (!sbx_env_name_valid(v->string, strlen(v->string))
             || strcmp(v->string, "SBX_EXEC_ID") == 0)
         {
             sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "invalid environment "
@@ -635,10 +633,7 @@ sbx_ops_envelope(cJSON *h, sbx_op_req_t *req, const char **id,
             return NULL;
         }
 
-        if (u->valuestring[0] == '\0'
-            || strlen(u->valuestring) > SBX_USER_MAX
-            || sbx_has_ctl(u->valuestring, strlen(u->valuestring)))
-        {
+        if (!sbx_user_id_valid(u->valuestring, strlen(u->valuestring))) {
             sbx_ops_error_response(resp, *id, SBX_E_INVALID_ARGUMENT,
                                    "\"user\" must be 1..256 bytes without "
                                    "control characters");

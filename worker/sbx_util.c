@@ -231,62 +231,6 @@ sbx_parse_size(const char *s, uint64_t *out)
 }
 
 
-static int
-sbx_is_alnum(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9');
-}
-
-
-int
-sbx_valid_session_id(const char *s)
-{
-    size_t  i;
-
-    if (!sbx_is_alnum((unsigned char) s[0])) {
-        return 0;
-    }
-
-    for (i = 1; s[i]; i++) {
-        if (i >= SBX_SESSION_ID_MAX) {
-            return 0;
-        }
-
-        if (!sbx_is_alnum((unsigned char) s[i])
-            && s[i] != '_' && s[i] != '.' && s[i] != '-')
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-int
-sbx_valid_env_name(const char *s)
-{
-    size_t  i;
-
-    if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9')) {
-        return 0;
-    }
-
-    for (i = 0; s[i]; i++) {
-        if (i >= SBX_ENV_NAME_MAX) {
-            return 0;
-        }
-
-        if (!sbx_is_alnum((unsigned char) s[i]) && s[i] != '_') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 int
 sbx_valid_docker_id(const char *s)
 {
@@ -301,19 +245,4 @@ sbx_valid_docker_id(const char *s)
     }
 
     return i > 0;
-}
-
-
-int
-sbx_has_ctl(const char *s, size_t n)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
-            return 1;
-        }
-    }
-
-    return 0;
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sbx_validate.h"
+
 
 #define SBX_OK    0
 #define SBX_ERR  -1
@@ -35,10 +37,8 @@
 #define SBX_E_SESSION_LOST        "session_lost"
 #define SBX_E_INTERNAL            "internal"
 
-#define SBX_SESSION_ID_MAX      128
 #define SBX_CONTAINER_NAME_LEN  28      /* "sbx-" + 24 hex digits */
 #define SBX_CONTAINER_ID_MAX    64
-#define SBX_ENV_NAME_MAX        256
 
 
 /* An error a caller owns: a static protocol code and a human message. */
@@ -82,17 +82,8 @@ int sbx_parse_size(const char *s, uint64_t *out);
 /* Parses a plain decimal unsigned integer, all of s. */
 int sbx_parse_uint(const char *s, uint64_t *out);
 
-/* Session ids: 1..128 bytes of [A-Za-z0-9_.-], first a letter or digit. */
-int sbx_valid_session_id(const char *s);
-
-/* Environment names: 1..256 bytes of [A-Za-z_][A-Za-z0-9_]*. */
-int sbx_valid_env_name(const char *s);
-
 /* A container or exec id as Docker returns it: 1..64 hex digits. */
 int sbx_valid_docker_id(const char *s);
-
-/* Whether the n bytes at s hold a control character (< 0x20 or 0x7f). */
-int sbx_has_ctl(const char *s, size_t n);
 
 
 #endif /* SBX_UTIL_H */

@@ -66,6 +66,7 @@ test_identifiers(void)
     ok(str_ok(sbx_session_id_valid, "A.b_c-9"), "dots and underscores");
     ok(!str_ok(sbx_session_id_valid, ""), "empty id");
     ok(!str_ok(sbx_session_id_valid, "-leading"), "leading dash");
+    ok(!str_ok(sbx_session_id_valid, "_leading"), "leading underscore");
     ok(!str_ok(sbx_session_id_valid, "a/b"), "slash");
     ok(!str_ok(sbx_session_id_valid, ".."), "dot-dot");
     ok(!str_ok(sbx_session_id_valid, "sp ace"), "space");
