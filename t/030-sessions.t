@@ -103,6 +103,26 @@ is(api('DELETE', "/sessions/$sid")->{status}, 404,
 is(api('DELETE', '/sessions/' . $r3->{json}{session_id})->{status}, 204,
    'the generated session is deleted too');
 
+# a container removed behind sandboxd's back: the session is reported lost,
+# never a silent success, and the next call starts afresh
+
+my $lost = "t030-lost-$$-" . time;
+is(api('POST', '/sessions', { session_id => $lost })->{status}, 201,
+   'a session to lose');
+my ($gone) = @{ containers_of($lost) };
+is(docker_api('DELETE', "/containers/$gone->{Id}?force=true")->{status}, 204,
+   'its container is removed through the Engine API');
+
+my $r = api('POST', '/execute', { command => 'echo hi', session_id => $lost });
+is($r->{status}, 410, 'the next execute is 410');
+is($r->{json}{error}{code}, 'session_lost', 'session_lost');
+is(api('GET', "/sessions/$lost")->{status}, 404, 'the session is dropped');
+
+$r = api('POST', '/execute', { command => 'echo hi', session_id => $lost });
+is($r->{status}, 200, 'the next execute works again');
+is($r->{json}{session_created}, JSON::PP::true, 'in a new session');
+is(api('DELETE', "/sessions/$lost")->{status}, 204, 'cleaned up');
+
 ok(error_log_clean(), 'no [error] in the error log');
 
 done_testing();

@@ -66,6 +66,11 @@ is($r->{json}{stdout}, '', 'and does not see the file');
 is(run('pwd')->{json}{stdout}, "/workspace\n", 'default working dir');
 is(run('pwd', working_dir => '/tmp')->{json}{stdout}, "/tmp\n",
    'working_dir');
+$r = run('pwd', working_dir => '/no/such/dir');
+is($r->{status}, 200, 'a missing working_dir is not an API error');
+is($r->{json}{exit_code}, 126, 'the command fails with 126');
+like($r->{json}{stdout} . $r->{json}{stderr}, qr{/no/such/dir},
+     'and says why');
 is(run('printf "%s" "$GREETING"', env => { GREETING => 'hi there' })
        ->{json}{stdout}, 'hi there', 'env');
 

@@ -75,4 +75,33 @@ start_nginx(http_config => "upstream sandboxd { "
 
 is(sessions_ok(3), 3, 'hash ... consistent upstream serves');
 
+# sandboxd's TCP listener (listen_tcp): sandbox_pass host:port
+
+my $tcp = $ENV{SBX_TCP} // '127.0.0.1:7391';
+my $log_off = error_log_offset();
+
+start_nginx(config => <<"END");
+    location / {
+        sandbox on;
+        sandbox_pass $tcp;
+        sandbox_api_key test-key-alice alice;
+    }
+END
+
+is(sessions_ok(3), 3, "sandbox_pass $tcp serves GET /sessions");
+
+my $tsid = "t080-tcp-$$-" . time;
+my $x = api('POST', '/execute', { command => 'echo over tcp',
+                                  session_id => $tsid });
+is($x->{status}, 200, 'an execute through the TCP listener');
+is($x->{json}{stdout}, "over tcp\n", 'runs the command');
+is($x->{json}{session_created}, JSON::PP::true, 'in a new session');
+is(api('DELETE', "/sessions/$tsid")->{status}, 204,
+   'which is deleted through it too');
+# error_log_clean() would see the dead server's [crit] above: the log is
+# kept across restarts
+my @bad = grep { /\[(error|crit|alert|emerg)\]/ }
+               split /\n/, error_log_since($log_off) // '';
+is_deeply(\@bad, [], 'no [error] in the error log over TCP');
+
 done_testing();

@@ -198,12 +198,16 @@ sub sbx_var  { var($_[0]) }
 sub servroot { Sbx::Test::Nginx::servroot() }
 
 
+# The error log offset at the last start_nginx(), for error_log_clean().
+my $STARTED_AT_OFFSET = 0;
+
 sub start_nginx
 {
     my (%opt) = @_;
     my ($ok, $error) = Sbx::Test::Nginx::ensure(Sbx::Test::Nginx::render(%opt));
 
     diag($error) unless $ok;
+    $STARTED_AT_OFFSET = error_log_offset() // 0;
     return $ok;
 }
 
@@ -326,10 +330,10 @@ sub uri_escape
 }
 
 
-# No [error], [crit], [alert] or [emerg] line since nginx was started.
+# No [error], [crit], [alert] or [emerg] line since the last start_nginx().
 sub error_log_clean
 {
-    my $log = error_log_since(0) // '';
+    my $log = error_log_since($STARTED_AT_OFFSET) // '';
     my @bad = grep { /\[(error|crit|alert|emerg)\]/ } split /\n/, $log;
 
     diag("error log: $_") for @bad;

@@ -23,6 +23,7 @@ my %DEFAULTS = (
     SBX_SOCKET     => '/run/sandboxd-test/sandboxd.sock',
     SBX_PORT       => 1984,
     SBX_REDIS_PORT => 6391,
+    SBX_TCP        => '127.0.0.1:7391',
     SBX_IMAGE      => 'ngx-sandbox/runtime:latest',
     SBX_INSTANCE   => 'test',
     DOCKER_SOCK    => '/var/run/docker.sock',
