@@ -83,6 +83,7 @@ struct ngx_http_sandbox_ctx_s {
     ngx_str_t                   error_message;
 
     ngx_chain_t                *request;    /* the op frame */
+    char                       *request_id;
 
     u_char                      prefix[SBX_FRAME_PREFIX_LEN];
     size_t                      prefix_len;

@@ -68,6 +68,7 @@ ngx_int_t
 ngx_http_sandbox_render_frame(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx)
 {
+    char       *id;
     cJSON      *hdr, *ok, *result;
     ngx_int_t   rc;
 
@@ -81,8 +82,20 @@ ngx_http_sandbox_render_frame(ngx_http_request_t *r,
 
     ok = cJSON_GetObjectItemCaseSensitive(hdr, "ok");
     result = cJSON_GetObjectItemCaseSensitive(hdr, "result");
+    id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hdr, "id"));
 
-    if (cJSON_IsFalse(ok)) {
+    /*
+     * An error sandboxd could not tie to a request (busy, a frame it could
+     * not read) carries an empty id; any other answer must be to this one.
+     */
+
+    if (id == NULL
+        || (ngx_strcmp(id, ctx->request_id) != 0
+            && !(id[0] == '\0' && cJSON_IsFalse(ok))))
+    {
+        rc = ngx_http_sandbox_invalid(r, "an answer to another request");
+
+    } else if (cJSON_IsFalse(ok)) {
         rc = ngx_http_sandbox_render_error(r, ctx,
                  cJSON_GetObjectItemCaseSensitive(hdr, "error"));
 

@@ -13,10 +13,6 @@
 #include "ngx_http_sandbox_module.h"
 
 
-/* How much longer than the command's timeout nginx waits for sandboxd. */
-#define NGX_HTTP_SANDBOX_EXEC_GRACE  5000
-
-
 static ngx_int_t ngx_http_sandbox_frame(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *args);
 static char *ngx_http_sandbox_request_id(ngx_http_request_t *r);
@@ -34,7 +30,9 @@ static void ngx_http_sandbox_finalize_request(ngx_http_request_t *r,
 
 /*
  * Sends the route's op with the given arguments to sandboxd.  An exec may
- * run for its whole timeout, so the read timeout is stretched by it.
+ * run for its whole timeout: nginx then waits that long plus
+ * sandbox_read_timeout, the time sandboxd may take around the command
+ * (creating the session's container, starting the command, reaping).
  */
 
 ngx_int_t
@@ -66,10 +64,7 @@ ngx_http_sandbox_upstream_start(ngx_http_request_t *r,
         }
 
         *ucf = slcf->upstream;
-
-        if (ucf->read_timeout < extra_timeout + NGX_HTTP_SANDBOX_EXEC_GRACE) {
-            ucf->read_timeout = extra_timeout + NGX_HTTP_SANDBOX_EXEC_GRACE;
-        }
+        ucf->read_timeout += extra_timeout;
     }
 
     ngx_str_set(&u->schema, "sandbox://");
@@ -118,9 +113,11 @@ ngx_http_sandbox_frame(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
         goto failed;
     }
 
-    json = ngx_http_sandbox_request_id(r);
+    ctx->request_id = ngx_http_sandbox_request_id(r);
 
-    if (json == NULL || cJSON_AddStringToObject(hdr, "id", json) == NULL) {
+    if (ctx->request_id == NULL
+        || cJSON_AddStringToObject(hdr, "id", ctx->request_id) == NULL)
+    {
         goto failed;
     }
 

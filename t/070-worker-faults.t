@@ -21,6 +21,12 @@ start_nginx(config => <<"END");
     }
 END
 
+# answers echo the request's id, as sandboxd does
+sub answer {
+    my ($header, $body) = @_;
+    return sub { Sbx::FakeWorker::frame({ %$header, id => $_[0]{id} }, $body) };
+}
+
 sub with_worker {
     my ($reply, $name, $check) = @_;
     my $w = Sbx::FakeWorker->start($sock, $reply);
@@ -29,11 +35,21 @@ sub with_worker {
     $check->($r);
 }
 
-my $ok_list = Sbx::FakeWorker::frame({ id => 'x', ok => JSON::PP::true,
-                                        result => { sessions => [] } });
+my $ok_list = { ok => JSON::PP::true, result => { sessions => [] } };
 
-with_worker(sub { $ok_list }, 'a well-formed frame', sub {
+with_worker(answer($ok_list), 'a well-formed frame', sub {
     is($_[0]{status}, 200, 'the fake worker itself works: 200');
+});
+
+with_worker(sub { Sbx::FakeWorker::frame({ %$ok_list, id => 'other' }) },
+            'an answer to another request', sub {
+    is($_[0]{status}, 502, 'an answer with another request id: 502');
+});
+
+with_worker(sub { Sbx::FakeWorker::frame({ id => '', ok => JSON::PP::false,
+                  error => { code => 'busy', message => 'too many' } }) },
+            'busy with an empty id', sub {
+    is($_[0]{status}, 503, 'an error sandboxd could not tie to a request: 503');
 });
 
 with_worker(sub { "HTTP/1.1 200 OK\r\n\r\n" }, 'garbage', sub {
@@ -41,12 +57,13 @@ with_worker(sub { "HTTP/1.1 200 OK\r\n\r\n" }, 'garbage', sub {
     is($_[0]{json}{error}{code}, 'worker_unavailable', 'as JSON');
 });
 
-with_worker(sub { my $f = $ok_list; substr($f, 4, 1) = "\x02"; $f },
+with_worker(sub { my $f = answer($ok_list)->($_[0]); substr($f, 4, 1) = "\x02"; $f },
             'version 2', sub {
     is($_[0]{status}, 502, 'an unknown frame version: 502');
 });
 
-with_worker(sub { my $f = $ok_list; substr($f, 12, 4) = pack('N', 2 << 20); $f },
+with_worker(sub { my $f = answer($ok_list)->($_[0]);
+                  substr($f, 12, 4) = pack('N', 2 << 20); $f },
             'body over the limit', sub {
     is($_[0]{status}, 502, 'a body over sandbox_max_response_size: 502');
 });
@@ -56,18 +73,18 @@ with_worker(sub { Sbx::FakeWorker::frame_raw('not json at all', '') },
     is($_[0]{status}, 502, 'a header that is not JSON: 502');
 });
 
-with_worker(sub { Sbx::FakeWorker::frame({ id => 'x' }) },
+with_worker(answer({}),
             'header without ok', sub {
     is($_[0]{status}, 502, 'a header without "ok": 502');
 });
 
-with_worker(sub { Sbx::FakeWorker::frame({ id => 'x', ok => JSON::PP::true,
-                                           result => { sessions => 5 } }) },
+with_worker(answer({ ok => JSON::PP::true, result => { sessions => 5 } }),
             'result of the wrong shape', sub {
     is($_[0]{status}, 502, 'a result of the wrong shape: 502');
 });
 
-with_worker(sub { substr($ok_list, 0, 20) }, 'truncated frame', sub {
+with_worker(sub { substr(answer($ok_list)->($_[0]), 0, 20) },
+            'truncated frame', sub {
     is($_[0]{status}, 502, 'a frame cut short by a close: 502');
 });
 
@@ -78,9 +95,9 @@ with_worker(sub { undef }, 'silence', sub {
 });
 ok(Time::HiRes::time() - $t0 < 5, 'after sandbox_read_timeout');
 
-with_worker(sub { Sbx::FakeWorker::frame({ id => 'x', ok => JSON::PP::false,
-                  error => { code => 'store_unavailable',
-                             message => 'redis: connection refused' } }) },
+with_worker(answer({ ok => JSON::PP::false,
+                     error => { code => 'store_unavailable',
+                                message => 'redis: connection refused' } }),
             'an error frame', sub {
     is($_[0]{status}, 503, 'store_unavailable is 503');
     is($_[0]{json}{error}{code}, 'store_unavailable', 'code passed on');
