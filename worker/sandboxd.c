@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -91,9 +92,6 @@ sbx_signals(void)
     struct sigaction  sa;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-
     sa.sa_handler = sbx_on_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
@@ -150,7 +148,9 @@ sbx_cleanup_once(const sbx_config_t *conf)
 static int
 sbx_serve(const sbx_config_t *conf)
 {
-    char  err[1024];
+    char             err[1024];
+    struct timespec  deadline;
+    int              left;
 
     if (sbx_server_listen(conf, err, sizeof(err)) != SBX_OK) {
         sbx_log_error("%s", err);
@@ -172,10 +172,25 @@ sbx_serve(const sbx_config_t *conf)
                  SBX_VERSION, conf->instance, conf->container_image);
 
     sbx_server_run();
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t) conf->shutdown_grace;
+
     sbx_cleanup_stop();
+    left = sbx_server_shutdown(&deadline) != SBX_OK;
+    left |= sbx_cleanup_join(&deadline) != SBX_OK;
 
     if (conf->pid_file[0] != '\0') {
         (void) unlink(conf->pid_file);
+    }
+
+    if (left) {
+        /*
+         * Threads still inside curl or hiredis: curl_global_cleanup() and
+         * exit()'s destructors would pull their state from under them.
+         */
+        sbx_log_warn("sandboxd stopped with threads still running");
+        _exit(0);
     }
 
     sbx_log_info("sandboxd stopped");
@@ -215,12 +230,13 @@ main(int argc, char **argv)
         return 1;
     }
 
+    /* once, for every mode: a peer that went away is an EPIPE, not death */
+    signal(SIGPIPE, SIG_IGN);
+
     if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
         sbx_log_error("curl_global_init() failed");
         return 1;
     }
-
-    signal(SIGPIPE, SIG_IGN);
 
     rc = args.cleanup_once ? sbx_cleanup_once(&conf) : sbx_serve(&conf);
 

@@ -17,6 +17,22 @@
 static pthread_mutex_t  sbx_cleanup_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t   sbx_cleanup_cond = PTHREAD_COND_INITIALIZER;
 static int              sbx_cleanup_stopping;
+static int              sbx_cleanup_running;
+static pthread_t        sbx_cleanup_tid;
+
+
+/* Whether sbx_cleanup_stop() was called: a pass stops between containers. */
+static int
+sbx_cleanup_stopped(void)
+{
+    int  stop;
+
+    pthread_mutex_lock(&sbx_cleanup_mutex);
+    stop = sbx_cleanup_stopping;
+    pthread_mutex_unlock(&sbx_cleanup_mutex);
+
+    return stop;
+}
 
 
 static const char *
@@ -114,6 +130,11 @@ sbx_cleanup_pass(sbx_ctx_t *ctx)
     removed = 0;
 
     cJSON_ArrayForEach(c, list) {
+        if (sbx_cleanup_stopped()) {
+            sbx_log_debug("cleanup: stopping, pass cut short");
+            break;
+        }
+
         rc = sbx_cleanup_one(ctx, c, now);
         if (rc < 0) {
             break;
@@ -173,18 +194,21 @@ sbx_cleanup_thread(void *data)
 int
 sbx_cleanup_start(const sbx_config_t *conf)
 {
-    pthread_t  tid;
-
     if (conf->cleanup_interval == 0) {
-        sbx_log_info("cleanup loop disabled");
+        sbx_log_info("cleanup loop disabled: only \"sandboxd "
+                     "--cleanup-once\" removes expired sessions' "
+                     "containers");
         return SBX_OK;
     }
 
-    if (pthread_create(&tid, NULL, sbx_cleanup_thread, (void *) conf) != 0) {
+    if (pthread_create(&sbx_cleanup_tid, NULL, sbx_cleanup_thread,
+                       (void *) conf)
+        != 0)
+    {
         return SBX_ERR;
     }
 
-    pthread_detach(tid);
+    sbx_cleanup_running = 1;
 
     return SBX_OK;
 }
@@ -197,4 +221,26 @@ sbx_cleanup_stop(void)
     sbx_cleanup_stopping = 1;
     pthread_cond_broadcast(&sbx_cleanup_cond);
     pthread_mutex_unlock(&sbx_cleanup_mutex);
+}
+
+
+int
+sbx_cleanup_join(const struct timespec *deadline)
+{
+    int  rc;
+
+    if (!sbx_cleanup_running) {
+        return SBX_OK;
+    }
+
+    rc = pthread_timedjoin_np(sbx_cleanup_tid, NULL, deadline);
+    if (rc != 0) {
+        sbx_log_warn("the cleanup thread is still running: %s",
+                     strerror(rc));
+        return SBX_ERR;
+    }
+
+    sbx_cleanup_running = 0;
+
+    return SBX_OK;
 }

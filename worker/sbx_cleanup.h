@@ -12,17 +12,32 @@
 #define SBX_CLEANUP_H
 
 
+#include <time.h>
+
 #include "sbx_ctx.h"
 
 
-/* One pass; returns the number of containers removed, or -1. */
+/*
+ * One pass; returns the number of containers removed, or -1.  Stops early
+ * once sbx_cleanup_stop() was called.
+ */
 int sbx_cleanup_pass(sbx_ctx_t *ctx);
 
 /* Starts the cleanup thread (unless cleanup_interval is 0). */
 int sbx_cleanup_start(const sbx_config_t *conf);
 
-/* Asks the cleanup thread to stop; does not wait for a running pass. */
+/*
+ * Asks the cleanup thread to stop; a running pass stops before its next
+ * container.  Does not wait.
+ */
 void sbx_cleanup_stop(void);
+
+/*
+ * Waits for the cleanup thread to exit until deadline (absolute,
+ * CLOCK_REALTIME); SBX_ERR when it is still running then (in a Docker or
+ * Redis call).
+ */
+int sbx_cleanup_join(const struct timespec *deadline);
 
 
 #endif /* SBX_CLEANUP_H */

@@ -404,11 +404,56 @@ sbx_config_derive(sbx_config_t *conf, char *err, size_t errlen)
         return SBX_ERR;
     }
 
-    if (conf->instance[0] == '\0' || conf->container_image[0] == '\0'
-        || conf->redis_host[0] == '\0')
-    {
-        snprintf(err, errlen, "\"instance\", \"container_image\" and "
-                 "\"redis_host\" must not be empty");
+    if (conf->container_image[0] == '\0' || conf->redis_host[0] == '\0') {
+        snprintf(err, errlen, "\"container_image\" and \"redis_host\" "
+                 "must not be empty");
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+/*
+ * Rules between keys, and the syntax of instance (a Docker label value and
+ * part of every log line, so kept to a safe alphabet).
+ */
+static int
+sbx_config_check(const sbx_config_t *conf, char *err, size_t errlen)
+{
+    const char  *p;
+    size_t       len;
+
+    len = strlen(conf->instance);
+
+    for (p = conf->instance; *p; p++) {
+        if (!isalnum((unsigned char) *p) && *p != '_' && *p != '.'
+            && *p != '-')
+        {
+            break;
+        }
+    }
+
+    if (len == 0 || len > SBX_INSTANCE_MAX || *p != '\0') {
+        snprintf(err, errlen, "invalid value \"%.64s\" of \"instance\" "
+                 "(1..%d characters of [A-Za-z0-9_.-])", conf->instance,
+                 SBX_INSTANCE_MAX);
+        return SBX_ERR;
+    }
+
+    /*
+     * The record of a session is refreshed when an exec starts (and again
+     * when it ends); were it to expire during the longest exec, the cleanup
+     * loop would remove the container under the running command.
+     */
+    if (conf->session_ttl <= conf->exec_timeout_max + conf->cleanup_grace) {
+        snprintf(err, errlen, "\"session_ttl\" (%llu) must be greater than "
+                 "\"exec_timeout_max\" + \"cleanup_grace\" (%llu + %llu), "
+                 "or the cleanup loop may remove a container while a "
+                 "command runs in it",
+                 (unsigned long long) conf->session_ttl,
+                 (unsigned long long) conf->exec_timeout_max,
+                 (unsigned long long) conf->cleanup_grace);
         return SBX_ERR;
     }
 
@@ -432,5 +477,9 @@ sbx_config_load(sbx_config_t *conf, const char *path, char *err,
         return SBX_ERR;
     }
 
-    return sbx_config_derive(conf, err, errlen);
+    if (sbx_config_derive(conf, err, errlen) != SBX_OK) {
+        return SBX_ERR;
+    }
+
+    return sbx_config_check(conf, err, errlen);
 }

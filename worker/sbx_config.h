@@ -16,6 +16,7 @@
 
 
 #define SBX_CONF_STR_MAX  1024
+#define SBX_INSTANCE_MAX  64
 
 
 typedef struct {
@@ -72,8 +73,10 @@ int sbx_config_parse_line(sbx_config_t *conf, const char *line, char *err,
 
 /*
  * Loads defaults, the file (when path is not NULL) and the environment,
- * then derives the computed fields.  On error err names file:line or the
- * environment variable.
+ * then derives the computed fields and checks the rules between keys
+ * (instance is 1..64 characters of [A-Za-z0-9_.-]; session_ttl exceeds
+ * exec_timeout_max + cleanup_grace).  On error err names file:line, the
+ * environment variable or the rule.
  */
 int sbx_config_load(sbx_config_t *conf, const char *path, char *err,
     size_t errlen);

@@ -5,6 +5,7 @@
 
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,7 @@ sbx_docker_request(sbx_docker_t *dk, const char *method, const char *path,
     void *sink_data, sbx_error_t *err)
 {
     char               url[2048];
+    int                n;
     CURLcode           rc;
     struct curl_slist *hdrs;
 
@@ -102,10 +104,15 @@ sbx_docker_request(sbx_docker_t *dk, const char *method, const char *path,
         }
     }
 
+    n = snprintf(url, sizeof(url), "%s%s", dk->conf->docker_base, path);
+    if (n < 0 || (size_t) n >= sizeof(url)) {
+        sbx_log_error("docker request URL too long: %.200s...", url);
+        sbx_error_set(err, SBX_E_INTERNAL, "request URL too long");
+        return SBX_ERR;
+    }
+
     /* a reset keeps the live connection to dockerd */
     curl_easy_reset(dk->curl);
-
-    snprintf(url, sizeof(url), "%s%s", dk->conf->docker_base, path);
 
     if (dk->conf->docker_socket[0] != '\0') {
         curl_easy_setopt(dk->curl, CURLOPT_UNIX_SOCKET_PATH,
@@ -168,7 +175,7 @@ sbx_docker_call(sbx_docker_t *dk, const char *method, const char *path,
     char              *json;
     cJSON             *res, *msg;
     sbx_docker_buf_t   buf;
-    int                rc;
+    int                rc, level;
 
     json = NULL;
     if (body != NULL) {
@@ -195,9 +202,21 @@ sbx_docker_call(sbx_docker_t *dk, const char *method, const char *path,
 
     if (dk->status < 200 || dk->status > 299) {
         msg = cJSON_GetObjectItemCaseSensitive(res, "message");
-        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "docker: %s (HTTP %ld)",
-                      cJSON_IsString(msg) ? msg->valuestring : "error",
-                      dk->status);
+
+        /* 304, 404 and 409 are answers callers expect and act upon */
+        level = (dk->status == 304 || dk->status == 404
+                 || dk->status == 409) ? SBX_LOG_DEBUG : SBX_LOG_WARN;
+
+        if (sbx_log_level >= level) {
+            sbx_log_write(level, "docker: %s %s: HTTP %ld: %.500s "
+                          "(request %s)", method, path, dk->status,
+                          cJSON_IsString(msg) ? msg->valuestring
+                                              : "no message",
+                          dk->req_id ? dk->req_id : "-");
+        }
+
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                      "the sandbox could not be used");
         cJSON_Delete(res);
         return SBX_ERR;
     }
@@ -206,6 +225,27 @@ sbx_docker_call(sbx_docker_t *dk, const char *method, const char *path,
         *out = res;
     } else {
         cJSON_Delete(res);
+    }
+
+    return SBX_OK;
+}
+
+
+int
+sbx_docker_path(char *buf, size_t len, sbx_error_t *err, const char *fmt,
+    ...)
+{
+    va_list  ap;
+    int      n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+
+    if (n < 0 || (size_t) n >= len) {
+        sbx_log_error("docker request path too long: %.200s...", buf);
+        sbx_error_set(err, SBX_E_INTERNAL, "request path too long");
+        return SBX_ERR;
     }
 
     return SBX_OK;
@@ -367,7 +407,9 @@ sbx_docker_copy_id(cJSON *obj, char *id, sbx_error_t *err)
     v = cJSON_GetObjectItemCaseSensitive(obj, "Id");
 
     if (!cJSON_IsString(v) || !sbx_valid_docker_id(v->valuestring)) {
-        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "docker returned no id");
+        sbx_log_warn("docker returned no container id");
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                      "the sandbox container could not be created");
         return SBX_ERR;
     }
 
@@ -382,12 +424,20 @@ sbx_docker_start(sbx_docker_t *dk, const char *id, sbx_error_t *err)
 {
     char  path[256];
 
-    snprintf(path, sizeof(path), "/containers/%s/start", id);
+    if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/start", id)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
 
     if (sbx_docker_call(dk, "POST", path, NULL, SBX_DOCKER_CALL_MS, NULL,
                         err)
         != SBX_OK && dk->status != 304)
     {
+        if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
+            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                          "the sandbox container could not be started");
+        }
         return SBX_ERR;
     }
 
@@ -407,11 +457,20 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
     cJSON  *c, *labels, *running;
     int     rc;
 
-    snprintf(path, sizeof(path), "/containers/%s/json", name);
+    if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/json",
+                        name)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
 
     if (sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &c, err)
         != SBX_OK)
     {
+        if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
+            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                          "the sandbox container could not be created");
+        }
         return SBX_ERR;
     }
 
@@ -424,9 +483,10 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
         || !sbx_docker_label_is(labels, SBX_LABEL_USER, user)
         || !sbx_docker_label_is(labels, SBX_LABEL_SESSION, session_id))
     {
+        sbx_log_error("container name %s of session \"%s\" is taken by "
+                      "another container", name, session_id);
         sbx_error_set(err, SBX_E_SANDBOX_ERROR,
-                      "container name %s is taken by another container",
-                      name);
+                      "the sandbox container could not be created");
         cJSON_Delete(c);
         return SBX_ERR;
     }
@@ -456,13 +516,18 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
     sbx_error_t  rm_err;
     int          rc;
 
+    if (sbx_docker_path(path, sizeof(path), err,
+                        "/containers/create?name=%s", name)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
     body = sbx_docker_create_body(dk->conf, user, session_id);
     if (body == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
     }
-
-    snprintf(path, sizeof(path), "/containers/create?name=%s", name);
 
     rc = sbx_docker_call(dk, "POST", path, body, SBX_DOCKER_CALL_MS, &res,
                          err);
@@ -472,6 +537,21 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
         if (dk->status == 409) {
             return sbx_docker_adopt(dk, user, session_id, name, id, err);
         }
+
+        if (dk->timed_out) {
+            /* Docker may have created it after all: nothing records it */
+            if (sbx_docker_remove(dk, name, &rm_err) != SBX_OK) {
+                sbx_log_warn("create of container %s timed out and it "
+                             "cannot be removed (%s); the cleanup loop "
+                             "will", name, rm_err.msg);
+            }
+        }
+
+        if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
+            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                          "the sandbox container could not be created");
+        }
+
         return SBX_ERR;
     }
 
@@ -485,8 +565,8 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
 
     if (sbx_docker_start(dk, id, err) != SBX_OK) {
         if (sbx_docker_remove(dk, id, &rm_err) != SBX_OK) {
-            sbx_log_error("cannot remove container %s that failed to "
-                          "start: %s", id, rm_err.msg);
+            sbx_log_error("cannot remove container %s (%s) that failed to "
+                          "start: %s", id, name, rm_err.msg);
         }
         return SBX_ERR;
     }
@@ -500,12 +580,21 @@ sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err)
 {
     char  path[256];
 
-    snprintf(path, sizeof(path), "/containers/%s?force=true&v=true", id);
+    if (sbx_docker_path(path, sizeof(path), err,
+                        "/containers/%s?force=true&v=true", id)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
 
     if (sbx_docker_call(dk, "DELETE", path, NULL, SBX_DOCKER_CALL_MS, NULL,
                         err)
         != SBX_OK && dk->status != 404)
     {
+        if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
+            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                          "the sandbox container could not be removed");
+        }
         return SBX_ERR;
     }
 
@@ -513,30 +602,64 @@ sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err)
 }
 
 
+/* {"label": ["<managed>=true", "<instance>=<instance>"]}, malloc'ed. */
+static char *
+sbx_docker_list_filter(const sbx_config_t *conf)
+{
+    cJSON  *f, *labels;
+    char    instance[SBX_CONF_STR_MAX + sizeof(SBX_LABEL_INSTANCE) + 1];
+    char   *text;
+
+    snprintf(instance, sizeof(instance), SBX_LABEL_INSTANCE "=%s",
+             conf->instance);
+
+    text = NULL;
+    f = cJSON_CreateObject();
+    labels = cJSON_AddArrayToObject(f, "label");
+
+    if (labels != NULL
+        && cJSON_AddItemToArray(labels,
+                                cJSON_CreateString(SBX_LABEL_MANAGED
+                                                   "=true"))
+        && cJSON_AddItemToArray(labels, cJSON_CreateString(instance)))
+    {
+        text = cJSON_PrintUnformatted(f);
+    }
+
+    cJSON_Delete(f);
+
+    return text;
+}
+
+
 int
 sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
 {
-    char    filter[2048], path[4096], *esc;
+    char    path[4096], *filter, *esc;
     cJSON  *res;
     int     rc;
-
-    snprintf(filter, sizeof(filter),
-             "{\"label\":[\"" SBX_LABEL_MANAGED "=true\",\""
-             SBX_LABEL_INSTANCE "=%s\"]}", dk->conf->instance);
 
     if (dk->curl == NULL) {
         dk->curl = curl_easy_init();
     }
 
-    esc = dk->curl ? curl_easy_escape(dk->curl, filter, 0) : NULL;
+    filter = sbx_docker_list_filter(dk->conf);
+    esc = (dk->curl && filter) ? curl_easy_escape(dk->curl, filter, 0)
+                               : NULL;
+    free(filter);
+
     if (esc == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
     }
 
-    snprintf(path, sizeof(path), "/containers/json?all=true&filters=%s",
-             esc);
+    rc = sbx_docker_path(path, sizeof(path), err,
+                         "/containers/json?all=true&filters=%s", esc);
     curl_free(esc);
+
+    if (rc != SBX_OK) {
+        return SBX_ERR;
+    }
 
     rc = sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &res,
                          err);

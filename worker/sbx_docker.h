@@ -5,8 +5,9 @@
  * The Docker Engine API client (libcurl, API v1.41).  One client per
  * thread: its easy handle keeps the connection to dockerd alive.  Every
  * call tells "Docker did not answer" (docker_unavailable) from "Docker
- * answered with an error" (sandbox_error, with Docker's message) and keeps
- * the HTTP status in status.
+ * answered with an error" (sandbox_error) and keeps the HTTP status in
+ * status.  Docker's own error text may name host paths: it is logged at
+ * warn, never put in an error a client sees.
  */
 
 
@@ -39,6 +40,7 @@ typedef struct {
     CURL                *curl;       /* created on first use */
     long                 status;     /* HTTP status of the last call */
     int                  timed_out;  /* the last call hit its deadline */
+    const char          *req_id;     /* the request's id for logs, or NULL */
 } sbx_docker_t;
 
 
@@ -57,11 +59,18 @@ int sbx_docker_request(sbx_docker_t *dk, const char *method,
 /*
  * A JSON call: body may be NULL.  On a 2xx answer *out (when out is not
  * NULL) receives the parsed body or NULL for an empty one; the caller
- * frees it.  Any other status is SBX_ERR with sandbox_error and Docker's
- * message.
+ * frees it.  Any other status is SBX_ERR with sandbox_error and a fixed
+ * message; Docker's message is logged.
  */
 int sbx_docker_call(sbx_docker_t *dk, const char *method, const char *path,
     cJSON *body, long timeout_ms, cJSON **out, sbx_error_t *err);
+
+/*
+ * Formats a request path into buf; SBX_ERR (internal) when it does not
+ * fit, so that a truncated path is never sent.
+ */
+int sbx_docker_path(char *buf, size_t len, sbx_error_t *err,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* GET /_ping with the given deadline. */
 int sbx_docker_ping(sbx_docker_t *dk, long timeout_ms, sbx_error_t *err);

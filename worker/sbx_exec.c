@@ -157,7 +157,12 @@ sbx_exec_create(sbx_ctx_t *ctx, const char *container_id, cJSON *body,
     cJSON  *res, *v;
     int     rc;
 
-    snprintf(path, sizeof(path), "/containers/%s/exec", container_id);
+    if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/exec",
+                        container_id)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
 
     rc = sbx_docker_call(&ctx->docker, "POST", path, body, SBX_EXEC_CALL_MS,
                          &res, err);
@@ -165,6 +170,10 @@ sbx_exec_create(sbx_ctx_t *ctx, const char *container_id, cJSON *body,
     if (rc != SBX_OK) {
         if (ctx->docker.status == 404 || ctx->docker.status == 409) {
             sbx_error_set(err, SBX_E_SESSION_LOST, "container is gone");
+
+        } else if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
+            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                          "the command could not be started");
         }
         return SBX_ERR;
     }
@@ -176,7 +185,9 @@ sbx_exec_create(sbx_ctx_t *ctx, const char *container_id, cJSON *body,
         strcpy(id, v->valuestring);
         rc = SBX_OK;
     } else {
-        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "docker returned no exec id");
+        sbx_log_warn("docker returned no exec id");
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                      "the command could not be started");
     }
 
     cJSON_Delete(res);
@@ -198,7 +209,12 @@ sbx_exec_stream(sbx_ctx_t *ctx, const char *id, sbx_exec_stream_t *s,
     int                rc;
 
     *deadline_hit = 0;
-    snprintf(path, sizeof(path), "/exec/%s/start", id);
+
+    if (sbx_docker_path(path, sizeof(path), err, "/exec/%s/start", id)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
 
     rc = sbx_docker_request(&ctx->docker, "POST", path, body, timeout_ms,
                             sbx_exec_stream_sink, s, err);
@@ -225,8 +241,12 @@ sbx_exec_stream(sbx_ctx_t *ctx, const char *id, sbx_exec_stream_t *s,
     }
 
     if (ctx->docker.status != 200) {
-        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "docker exec start: HTTP %ld",
-                      ctx->docker.status);
+        /* Docker's answer may name host paths: for the log only */
+        sbx_log_warn("docker: POST %s: HTTP %ld: %s (request %s)", path,
+                     ctx->docker.status, s->errbuf,
+                     ctx->docker.req_id ? ctx->docker.req_id : "-");
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                      "the command could not be started");
         return SBX_ERR;
     }
 
@@ -246,7 +266,12 @@ sbx_exec_inspect(sbx_ctx_t *ctx, const char *id, int64_t until_ms,
     cJSON  *res, *v;
     long    pause_ms;
 
-    snprintf(path, sizeof(path), "/exec/%s/json", id);
+    if (sbx_docker_path(path, sizeof(path), err, "/exec/%s/json", id)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
     pause_ms = 2;
 
     for ( ;; ) {
@@ -254,6 +279,14 @@ sbx_exec_inspect(sbx_ctx_t *ctx, const char *id, int64_t until_ms,
                             SBX_EXEC_CALL_MS, &res, err)
             != SBX_OK)
         {
+            /* the exec goes with its container (a concurrent delete) */
+            if (ctx->docker.status == 404) {
+                sbx_error_set(err, SBX_E_SESSION_LOST, "container is gone");
+
+            } else if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
+                sbx_error_set(err, SBX_E_SANDBOX_ERROR,
+                              "the command's result could not be read");
+            }
             return SBX_ERR;
         }
 
@@ -304,11 +337,13 @@ sbx_exec_reap(sbx_ctx_t *ctx, const char *container_id, const char *exec_id)
     memset(&s, 0, sizeof(s));
     s.curl = ctx->docker.curl;
     sbx_demux_init(&s.demux, 0);
-    snprintf(path, sizeof(path), "/exec/%s/start", id);
 
-    if (sbx_docker_request(&ctx->docker, "POST", path, start,
-                           SBX_EXEC_REAP_MS, sbx_exec_stream_sink, &s, &err)
-        != SBX_OK)
+    if (sbx_docker_path(path, sizeof(path), &err, "/exec/%s/start", id)
+        != SBX_OK
+        || sbx_docker_request(&ctx->docker, "POST", path, start,
+                              SBX_EXEC_REAP_MS, sbx_exec_stream_sink, &s,
+                              &err)
+           != SBX_OK)
     {
         sbx_log_warn("reap of exec %s failed: %s", exec_id, err.msg);
     }
@@ -367,18 +402,32 @@ sbx_exec_docker_run(sbx_ctx_t *ctx, const sbx_exec_req_t *req,
     running = 0;
     code = -1;
 
-    if (!deadline_hit
-        && sbx_exec_inspect(ctx, id, t_start + req->timeout_ms
+    /*
+     * At the stream deadline the exec is inspected once: a command that
+     * ended before its timeout (exit code other than timeout's 137) but
+     * left a background child holding its stdout did not time out.  That
+     * child is the user's job and is left running; only a timed-out exec is
+     * reaped.  Such a command still answers at the stream deadline: the
+     * stream only ends when every holder of the pipes is gone.
+     */
+    rc = sbx_exec_inspect(ctx, id, deadline_hit ? 0
+                                   : t_start + req->timeout_ms
                                      + SBX_EXEC_INSPECT_SLACK_MS,
-                            &running, &code, err)
-           != SBX_OK)
-    {
-        return SBX_ERR;
+                          &running, &code, err);
+
+    if (rc != SBX_OK) {
+        if (!deadline_hit || strcmp(err->code, SBX_E_SESSION_LOST) == 0) {
+            return SBX_ERR;
+        }
+
+        sbx_log_warn("exec %s: cannot inspect it at its deadline (%s), "
+                     "taken as timed out", exec_id, err->msg);
+        running = 1;
     }
 
     elapsed = sbx_time_mono_ms() - t_start;
 
-    res->timed_out = deadline_hit || running
+    res->timed_out = running
                      || (code == 137 && elapsed >= req->timeout_ms);
 
     if (res->timed_out) {

@@ -567,6 +567,7 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
         rc = sbx_exec_run(ctx, &ereq, &res, err);
 
         if (rc == SBX_OK) {
+            sbx_session_touch(ctx, req->user, rec.session_id);
             sbx_ops_exec_result(req, rec.session_id, created, &res, resp);
 
         } else {
@@ -574,6 +575,8 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 
             if (strcmp(err->code, SBX_E_SESSION_LOST) == 0) {
                 sbx_session_lost(ctx, req->user, &rec, err);
+            } else {
+                sbx_session_touch(ctx, req->user, rec.session_id);
             }
         }
     }
@@ -728,6 +731,9 @@ sbx_ops_handle(sbx_ctx_t *ctx, const char *header, size_t header_len,
 
     req.result = cJSON_CreateObject();
 
+    /* Docker's own error messages are logged with the request's id */
+    ctx->docker.req_id = id;
+
     if (op->handler(ctx, &req, resp, &err) == SBX_OK) {
         resp->header = cJSON_CreateObject();
         cJSON_AddStringToObject(resp->header, "id", id);
@@ -747,6 +753,7 @@ failed:
 
 done:
 
+    ctx->docker.req_id = NULL;
     cJSON_Delete(empty);
     cJSON_Delete(h);
 }

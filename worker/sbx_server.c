@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 #define SBX_SEND_TIMEOUT_S   30
 #define SBX_THREAD_STACK     (1024 * 1024)
 #define SBX_DISCARD_BUF      65536
+#define SBX_REFUSE_MAX       64          /* lingering busy answers */
+#define SBX_REFUSE_STACK     (128 * 1024)
 
 
 typedef struct sbx_conn_s  sbx_conn_t;
@@ -50,6 +53,7 @@ static pthread_mutex_t      sbx_conns_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t       sbx_conns_cond = PTHREAD_COND_INITIALIZER;
 static sbx_conn_t          *sbx_conns;
 static size_t               sbx_nconns;
+static size_t               sbx_nrefusing;   /* sbx_refuse_thread()s */
 static int                  sbx_stopping;
 
 
@@ -84,26 +88,27 @@ sbx_server_socket_alive(const struct sockaddr_un *sa)
 }
 
 
-/* Gives the socket its group and mode; an unknown group falls back. */
+/*
+ * Gives the socket its group and mode.  A group that does not exist is an
+ * error: the socket would otherwise be reachable by a group nobody chose.
+ */
 static int
 sbx_server_socket_perms(const sbx_config_t *conf, char *err, size_t errlen)
 {
     struct group   gr, *res;
-    char           buf[4096];
-    gid_t          gid;
+    char           buf[16384];
+    int            rc;
 
-    gid = 0;
+    res = NULL;
+    rc = getgrnam_r(conf->socket_group, &gr, buf, sizeof(buf), &res);
 
-    if (getgrnam_r(conf->socket_group, &gr, buf, sizeof(buf), &res) == 0
-        && res != NULL)
-    {
-        gid = res->gr_gid;
-    } else {
-        sbx_log_warn("group \"%s\" does not exist, the socket keeps group "
-                     "root", conf->socket_group);
+    if (rc != 0 || res == NULL) {
+        snprintf(err, errlen, "socket_group \"%s\": %s", conf->socket_group,
+                 rc != 0 ? strerror(rc) : "no such group");
+        return SBX_ERR;
     }
 
-    if (chown(conf->unix_path, (uid_t) -1, gid) == -1
+    if (chown(conf->unix_path, (uid_t) -1, res->gr_gid) == -1
         || chmod(conf->unix_path, (mode_t) conf->socket_mode) == -1)
     {
         snprintf(err, errlen, "%s: %s", conf->unix_path, strerror(errno));
@@ -365,19 +370,38 @@ sbx_conn_writev(int fd, struct iovec *iov, int iovcnt)
 }
 
 
-/* Writes resp as one response frame with a single writev. */
+static int sbx_conn_error(int fd, const char *id, const char *code,
+    const char *message);
+
+
+/*
+ * Writes resp as one response frame with a single writev.  A header past
+ * the protocol's bound is replaced by an internal error.
+ */
 static int
 sbx_conn_respond(int fd, sbx_response_t *resp)
 {
     uint8_t        prefix[SBX_FRAME_PREFIX_LEN];
     struct iovec   iov[4];
     char          *hdr;
+    cJSON         *id;
     size_t         i, body_len;
     int            rc, n;
 
     hdr = cJSON_PrintUnformatted(resp->header);
     if (hdr == NULL) {
         return SBX_ERR;
+    }
+
+    if (strlen(hdr) > SBX_FRAME_HEADER_MAX) {
+        free(hdr);
+        id = cJSON_GetObjectItemCaseSensitive(resp->header, "id");
+        sbx_log_error("a response header of request %s exceeds %d bytes",
+                      cJSON_IsString(id) ? id->valuestring : "-",
+                      SBX_FRAME_HEADER_MAX);
+        return sbx_conn_error(fd, cJSON_IsString(id) ? id->valuestring
+                                                     : NULL,
+                              SBX_E_INTERNAL, "the result is too large");
     }
 
     body_len = 0;
@@ -406,13 +430,13 @@ sbx_conn_respond(int fd, sbx_response_t *resp)
 
 
 static int
-sbx_conn_error(int fd, const char *code, const char *message)
+sbx_conn_error(int fd, const char *id, const char *code, const char *message)
 {
     sbx_response_t  resp;
     int             rc;
 
     memset(&resp, 0, sizeof(resp));
-    sbx_ops_error_response(&resp, NULL, code, message);
+    sbx_ops_error_response(&resp, id, code, message);
     rc = sbx_conn_respond(fd, &resp);
     sbx_response_free(&resp);
 
@@ -439,7 +463,7 @@ sbx_conn_frame(sbx_ctx_t *ctx, int fd, const uint8_t *prefix_bytes)
                                   &p);
     if (frc != SBX_FRAME_OK) {
         sbx_log_warn("bad request frame: %s", sbx_frame_strerror(frc));
-        (void) sbx_conn_error(fd, frc == SBX_FRAME_BAD_VERSION
+        (void) sbx_conn_error(fd, NULL, frc == SBX_FRAME_BAD_VERSION
                                   ? SBX_E_UNSUPPORTED_VERSION
                                   : SBX_E_BAD_FRAME,
                               sbx_frame_strerror(frc));
@@ -448,7 +472,7 @@ sbx_conn_frame(sbx_ctx_t *ctx, int fd, const uint8_t *prefix_bytes)
 
     header = malloc(p.header_len);
     if (header == NULL) {
-        (void) sbx_conn_error(fd, SBX_E_INTERNAL, "out of memory");
+        (void) sbx_conn_error(fd, NULL, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
     }
 
@@ -589,6 +613,67 @@ sbx_conn_thread(void *data)
 }
 
 
+static void *
+sbx_refuse_thread(void *data)
+{
+    int  fd = (int) (intptr_t) data;
+
+    sbx_conn_linger(fd);
+    close(fd);
+
+    pthread_mutex_lock(&sbx_conns_mutex);
+    sbx_nrefusing--;
+    pthread_cond_broadcast(&sbx_conns_cond);
+    pthread_mutex_unlock(&sbx_conns_mutex);
+
+    return NULL;
+}
+
+
+/*
+ * Answers busy and closes.  The peer has usually sent its request already:
+ * closing with it unread would reset the connection and destroy the
+ * answer, so a short-lived thread lingers (off the accept loop).  Past
+ * SBX_REFUSE_MAX such threads the connection is closed at once.
+ */
+static void
+sbx_server_refuse(int fd)
+{
+    pthread_t       tid;
+    pthread_attr_t  attr;
+    int             linger;
+
+    (void) sbx_conn_error(fd, NULL, SBX_E_BUSY, "too many connections");
+
+    pthread_mutex_lock(&sbx_conns_mutex);
+    linger = sbx_nrefusing < SBX_REFUSE_MAX;
+    if (linger) {
+        sbx_nrefusing++;
+    }
+    pthread_mutex_unlock(&sbx_conns_mutex);
+
+    if (!linger) {
+        close(fd);
+        return;
+    }
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, SBX_REFUSE_STACK);
+
+    if (pthread_create(&tid, &attr, sbx_refuse_thread, (void *) (intptr_t) fd)
+        != 0)
+    {
+        close(fd);
+        pthread_mutex_lock(&sbx_conns_mutex);
+        sbx_nrefusing--;
+        pthread_mutex_unlock(&sbx_conns_mutex);
+    }
+
+    pthread_attr_destroy(&attr);
+}
+
+
 /* Registers and starts a connection, or answers busy at the limit. */
 static void
 sbx_server_accept(int lfd)
@@ -621,8 +706,7 @@ sbx_server_accept(int lfd)
         sbx_log_warn("max_connections (%llu) reached, refusing a "
                      "connection",
                      (unsigned long long) sbx_conf->max_connections);
-        (void) sbx_conn_error(fd, SBX_E_BUSY, "too many connections");
-        close(fd);
+        sbx_server_refuse(fd);
         return;
     }
 
@@ -650,7 +734,7 @@ sbx_server_accept(int lfd)
     if (pthread_create(&tid, &attr, sbx_conn_thread, c) != 0) {
         sbx_log_error("cannot start a connection thread");
         sbx_conn_unregister(c);
-        (void) sbx_conn_error(fd, SBX_E_BUSY, "cannot start a thread");
+        (void) sbx_conn_error(fd, NULL, SBX_E_BUSY, "cannot start a thread");
         close(fd);
         free(c);
     }
@@ -659,28 +743,37 @@ sbx_server_accept(int lfd)
 }
 
 
-/* Stops accepting, wakes idle connections, waits for busy ones. */
-static void
-sbx_server_shutdown(void)
+/*
+ * Stops accepting, wakes idle connections and waits until every connection
+ * thread has exited (busy ones finish their operation first), or until
+ * deadline.  Returns SBX_ERR when threads are still alive at the deadline:
+ * they may be inside curl or hiredis, so the caller must not tear down
+ * what they use.
+ */
+int
+sbx_server_shutdown(const struct timespec *deadline)
 {
-    sbx_conn_t       *c;
-    struct timespec   deadline;
-    size_t            busy;
+    sbx_conn_t  *c;
+    size_t       busy;
+    int          rc;
 
-    close(sbx_unix_fd);
-    (void) unlink(sbx_conf->unix_path);
+    if (sbx_unix_fd != -1) {
+        close(sbx_unix_fd);
+        sbx_unix_fd = -1;
+        (void) unlink(sbx_conf->unix_path);
+    }
 
     if (sbx_tcp_fd != -1) {
         close(sbx_tcp_fd);
+        sbx_tcp_fd = -1;
     }
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += (time_t) sbx_conf->shutdown_grace;
+    rc = SBX_OK;
 
     pthread_mutex_lock(&sbx_conns_mutex);
     sbx_stopping = 1;
 
-    for ( ;; ) {
+    while (sbx_nconns > 0 || sbx_nrefusing > 0) {
         busy = 0;
         for (c = sbx_conns; c; c = c->next) {
             if (c->busy) {
@@ -690,20 +783,21 @@ sbx_server_shutdown(void)
             }
         }
 
-        if (busy == 0) {
-            break;
-        }
-
         if (pthread_cond_timedwait(&sbx_conns_cond, &sbx_conns_mutex,
-                                   &deadline) == ETIMEDOUT)
+                                   deadline)
+            == ETIMEDOUT)
         {
-            sbx_log_warn("shutdown_grace expired with %zu operations "
-                         "running", busy);
+            sbx_log_warn("shutdown_grace expired with %zu connection(s) "
+                         "open, %zu operation(s) running", sbx_nconns,
+                         busy);
+            rc = SBX_ERR;
             break;
         }
     }
 
     pthread_mutex_unlock(&sbx_conns_mutex);
+
+    return rc;
 }
 
 
@@ -745,8 +839,6 @@ sbx_server_run(void)
             }
         }
     }
-
-    sbx_server_shutdown();
 
     return SBX_OK;
 }

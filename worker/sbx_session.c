@@ -184,6 +184,22 @@ sbx_session_get(sbx_ctx_t *ctx, const char *user, const char *session_id,
 }
 
 
+void
+sbx_session_touch(sbx_ctx_t *ctx, const char *user, const char *session_id)
+{
+    sbx_error_t  err;
+    int          found;
+
+    if (sbx_store_touch(&ctx->store, user, session_id, sbx_time_now(),
+                        &found, &err)
+        != SBX_OK)
+    {
+        sbx_log_warn("session \"%s\": cannot refresh its record after "
+                     "use: %s", session_id, err.msg);
+    }
+}
+
+
 int
 sbx_session_delete(sbx_ctx_t *ctx, const char *user, const char *session_id,
     sbx_error_t *err)

@@ -32,6 +32,13 @@ int sbx_session_acquire(sbx_ctx_t *ctx, const char *user,
 int sbx_session_get(sbx_ctx_t *ctx, const char *user, const char *session_id,
     sbx_session_rec_t *rec, sbx_error_t *err);
 
+/*
+ * Refreshes the session's TTL after a long use (an exec), so that it counts
+ * from the end of the use; best effort, a record already gone stays gone.
+ */
+void sbx_session_touch(sbx_ctx_t *ctx, const char *user,
+    const char *session_id);
+
 /* Removes the container, then the record; not_found when there is none. */
 int sbx_session_delete(sbx_ctx_t *ctx, const char *user,
     const char *session_id, sbx_error_t *err);

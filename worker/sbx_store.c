@@ -16,7 +16,8 @@
 
 #define SBX_STORE_CONNECT_MS  2000
 #define SBX_STORE_COMMAND_MS  5000
-#define SBX_STORE_LIST_LAST   "9999"      /* at most 10000 sessions */
+#define SBX_STORE_LIST_MAX    1000
+#define SBX_STORE_LIST_LAST   "1000"      /* one more, to see a cut */
 
 
 static const char  sbx_store_touch_lua[] =
@@ -33,6 +34,11 @@ static const char  sbx_store_put_lua[] =
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6]) "
     "redis.call('EXPIRE', KEYS[2], ARGV[5]) "
     "return 1";
+
+/* unindexes a session only when its record is gone, atomically */
+static const char  sbx_store_prune_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then "
+    "return redis.call('ZREM', KEYS[2], ARGV[1]) end return 0";
 
 static const char  sbx_store_delete_lua[] =
     "redis.call('DEL', KEYS[1]) "
@@ -541,10 +547,14 @@ sbx_store_delete(sbx_store_t *st, const char *user, const char *session_id,
 }
 
 
-/* Fetches the records of the ids in a ZRANGE reply with one pipeline. */
+/*
+ * Fetches the records of the first nids ids of a ZRANGE reply with one
+ * pipeline.  Any failure drops the connection: replies still queued on it
+ * would otherwise be read as the answers of later commands.
+ */
 static int
 sbx_store_fetch_all(sbx_store_t *st, const char *user, redisReply *ids,
-    sbx_session_rec_t *recs, size_t *n, sbx_error_t *err)
+    size_t nids, sbx_session_rec_t *recs, size_t *n, sbx_error_t *err)
 {
     sbx_store_keys_t   k;
     redisReply        *r;
@@ -552,23 +562,29 @@ sbx_store_fetch_all(sbx_store_t *st, const char *user, redisReply *ids,
     const char        *sid;
     int                rc;
 
-    for (i = 0; i < ids->elements; i++) {
+    *n = 0;
+
+    for (i = 0; i < nids; i++) {
         sid = ids->element[i]->str;
         if (sbx_store_make_keys(st, user, sid, &k, err) != SBX_OK) {
-            return SBX_ERR;
+            goto failed;
         }
 
-        redisAppendCommand(st->redis, "HGETALL %b", k.rec, k.rec_len);
+        rc = redisAppendCommand(st->redis, "HGETALL %b", k.rec, k.rec_len);
         sbx_store_free_keys(&k);
+
+        if (rc != REDIS_OK) {
+            sbx_store_fail(st, err, "cannot queue a command");
+            goto failed;
+        }
     }
 
     rc = SBX_OK;
-    *n = 0;
 
-    for (i = 0; i < ids->elements; i++) {
+    for (i = 0; i < nids; i++) {
         if (redisGetReply(st->redis, (void **) &r) != REDIS_OK) {
             sbx_store_fail(st, err, "no reply");
-            return SBX_ERR;
+            goto failed;
         }
 
         sid = ids->element[i]->str;
@@ -588,6 +604,12 @@ sbx_store_fetch_all(sbx_store_t *st, const char *user, redisReply *ids,
     }
 
     return rc;
+
+failed:
+
+    sbx_store_cleanup(st);
+    *n = 0;
+    return SBX_ERR;
 }
 
 
@@ -597,8 +619,9 @@ sbx_store_list(sbx_store_t *st, const char *user, sbx_session_rec_t **recs,
 {
     sbx_store_keys_t   k;
     redisReply        *ids;
-    size_t             i, j;
+    size_t             i, j, nids;
     int                found;
+    long long          pruned;
     sbx_session_rec_t *out;
     const char        *argv[4];
     size_t             lens[4];
@@ -642,18 +665,29 @@ sbx_store_list(sbx_store_t *st, const char *user, sbx_session_rec_t **recs,
         return SBX_ERR;
     }
 
-    out = calloc(ids->elements + 1, sizeof(*out));
+    nids = ids->elements;
+
+    if (nids > SBX_STORE_LIST_MAX) {
+        nids = SBX_STORE_LIST_MAX;
+        sbx_log_warn("user \"%s\" has more than %d sessions, the list "
+                     "is cut", user, SBX_STORE_LIST_MAX);
+    }
+
+    out = calloc(nids + 1, sizeof(*out));
     if (out == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         goto err;
     }
 
-    if (sbx_store_fetch_all(st, user, ids, out, n, err) != SBX_OK) {
+    if (sbx_store_fetch_all(st, user, ids, nids, out, n, err) != SBX_OK) {
         goto err;
     }
 
-    /* remove index members whose record expired */
-    for (i = 0, j = 0; i < ids->elements; i++) {
+    /*
+     * Unindex members whose record expired.  The script checks again,
+     * atomically: a session created since the fetch keeps its entry.
+     */
+    for (i = 0, j = 0; i < nids; i++) {
         found = j < *n && strcmp(out[j].session_id, ids->element[i]->str)
                           == 0;
         if (found) {
@@ -661,8 +695,10 @@ sbx_store_list(sbx_store_t *st, const char *user, sbx_session_rec_t **recs,
             continue;
         }
 
-        if (sbx_store_simple(st, err, "ZREM %b %s", k.idx, k.idx_len,
-                             ids->element[i]->str)
+        argv[0] = ids->element[i]->str;
+
+        if (sbx_store_eval(st, sbx_store_prune_lua, user, argv[0], argv, 1,
+                           &pruned, err)
             != SBX_OK)
         {
             goto err;

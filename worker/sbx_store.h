@@ -72,8 +72,9 @@ int sbx_store_delete(sbx_store_t *st, const char *user,
     const char *session_id, sbx_error_t *err);
 
 /*
- * The user's live records, oldest first, in a malloc'ed array the caller
- * frees; index entries of expired records are removed.
+ * The user's live records, oldest first, at most 1000 of them (a cut list
+ * is logged), in a malloc'ed array the caller frees; index entries of
+ * expired records are removed, never those of a record that exists.
  */
 int sbx_store_list(sbx_store_t *st, const char *user,
     sbx_session_rec_t **recs, size_t *n, sbx_error_t *err);

@@ -13,6 +13,7 @@
 #include "tap.h"
 #include "sbx_config.h"
 #include "sbx_demux.h"
+#include "sbx_log.h"
 #include "sbx_util.h"
 
 
@@ -153,6 +154,52 @@ test_config_load(void)
     ok(sbx_config_load(c, "/nonexistent/sandboxd.conf", err, sizeof(err))
        == SBX_ERR, "a missing file fails");
 
+    f = fopen(path, "w");
+    fprintf(f, "session_ttl = 330\nexec_timeout_max = 300\n"
+               "cleanup_grace = 30\n");
+    fclose(f);
+    ok(sbx_config_load(c, path, err, sizeof(err)) == SBX_ERR
+       && strstr(err, "\"session_ttl\" (330) must be greater than") != NULL,
+       "session_ttl not above exec_timeout_max + cleanup_grace is refused");
+
+    f = fopen(path, "w");
+    fprintf(f, "session_ttl = 331\nexec_timeout_max = 300\n"
+               "cleanup_grace = 30\n");
+    fclose(f);
+    ok(sbx_config_load(c, path, err, sizeof(err)) == SBX_OK,
+       "session_ttl just above exec_timeout_max + cleanup_grace");
+
+    setenv("SESSION_TTL_SECONDS", "60", 1);
+    ok(sbx_config_load(c, NULL, err, sizeof(err)) == SBX_ERR
+       && strstr(err, "session_ttl") != NULL,
+       "the rule holds for environment values too");
+    unsetenv("SESSION_TTL_SECONDS");
+
+    f = fopen(path, "w");
+    fprintf(f, "instance = a_b.c-9\n");
+    fclose(f);
+    ok(sbx_config_load(c, path, err, sizeof(err)) == SBX_OK,
+       "instance of [A-Za-z0-9_.-]");
+
+    f = fopen(path, "w");
+    fprintf(f, "instance = a\"b\n");
+    fclose(f);
+    ok(sbx_config_load(c, path, err, sizeof(err)) == SBX_ERR
+       && strstr(err, "\"instance\"") != NULL,
+       "instance with a quote is refused");
+
+    f = fopen(path, "w");
+    fprintf(f, "instance = %065d\n", 0);
+    fclose(f);
+    ok(sbx_config_load(c, path, err, sizeof(err)) == SBX_ERR,
+       "instance of 65 characters is refused");
+
+    f = fopen(path, "w");
+    fprintf(f, "instance =\n");
+    fclose(f);
+    ok(sbx_config_load(c, path, err, sizeof(err)) == SBX_ERR,
+       "an empty instance is refused");
+
     unlink(path);
     free(c);
 }
@@ -245,6 +292,34 @@ test_demux(void)
 }
 
 
+static void
+test_log_escape(void)
+{
+    char     path[] = "/tmp/test_worker_log.XXXXXX", buf[512];
+    FILE    *f;
+    size_t   n;
+    int      fd;
+
+    fd = mkstemp(path);
+    close(fd);
+
+    ok(sbx_log_open(path) == SBX_OK, "log to a file");
+    sbx_log_write(SBX_LOG_INFO, "cmd: %s", "a\n2026-01-01 [error] x\x7f\tb");
+    sbx_log_open(NULL);
+
+    f = fopen(path, "r");
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+
+    ok(strstr(buf, "cmd: a\\x0a2026-01-01 [error] x\\x7f\\x09b\n")
+       != NULL, "control characters are written as \\xNN");
+    ok(strchr(buf, '\n') == buf + n - 1, "one line only");
+
+    unlink(path);
+}
+
+
 int
 main(void)
 {
@@ -253,6 +328,7 @@ main(void)
     test_config_load();
     test_names();
     test_demux();
+    test_log_escape();
 
     return done_testing();
 }
