@@ -19,17 +19,6 @@ start_nginx(config => $CONFIG);
 
 my $sid = "t030-$$-" . time;
 
-sub containers_of {
-    my ($session) = @_;
-    my $filters = JSON::PP->new->canonical->encode({ label => [
-        "io.ngx-sandbox.instance=$ENV{SBX_INSTANCE}",
-        "io.ngx-sandbox.session=$session",
-    ] });
-    my $res = docker_api('GET', '/containers/json?all=true&filters='
-                                . uri_escape($filters));
-    return $res->{json} // [];
-}
-
 # create, then create again: 201 then 200, same times
 
 my $r1 = api('POST', '/sessions', { session_id => $sid });

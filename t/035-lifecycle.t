@@ -24,17 +24,6 @@ END
 my $base = "t035-$$-" . time;
 my @created;
 
-sub containers_of {
-    my ($session) = @_;
-    my $filters = JSON::PP->new->canonical->encode({ label => [
-        "io.ngx-sandbox.instance=$ENV{SBX_INSTANCE}",
-        "io.ngx-sandbox.session=$session",
-    ] });
-    my $res = docker_api('GET', '/containers/json?all=true&filters='
-                                . uri_escape($filters));
-    return $res->{json} // [];
-}
-
 # "2026-11-23T12:00:00Z" to Unix seconds; undef when it is not that.
 sub epoch {
     my ($iso) = @_;

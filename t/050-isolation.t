@@ -30,13 +30,7 @@ run('true');
 
 # from outside: docker inspect
 
-my $filters = JSON::PP->new->canonical->encode({ label => [
-    "io.ngx-sandbox.instance=$ENV{SBX_INSTANCE}",
-    "io.ngx-sandbox.session=$sid",
-] });
-$filters =~ s/([^A-Za-z0-9_.~-])/sprintf('%%%02X', ord $1)/ge;
-
-my $list = docker_api('GET', "/containers/json?filters=$filters")->{json};
+my $list = containers_of($sid);
 is(scalar @$list, 1, 'one container for the session');
 
 my $c = docker_api('GET', "/containers/$list->[0]{Id}/json")->{json};

@@ -357,9 +357,10 @@ sbx_store_parse_rec(redisReply *r, const char *session_id,
 }
 
 
-int
-sbx_store_get(sbx_store_t *st, const char *user, const char *session_id,
-    sbx_session_rec_t *rec, int *found, sbx_error_t *err)
+/* Runs "<cmd> <session record key>"; the caller frees the reply. */
+static redisReply *
+sbx_store_on_record(sbx_store_t *st, const char *cmd, const char *user,
+    const char *session_id, sbx_error_t *err)
 {
     sbx_store_keys_t  k;
     redisReply       *r;
@@ -368,17 +369,28 @@ sbx_store_get(sbx_store_t *st, const char *user, const char *session_id,
     size_t            lens[2];
 
     if (sbx_store_make_keys(st, user, session_id, &k, err) != SBX_OK) {
-        return SBX_ERR;
+        return NULL;
     }
 
-    argv[0] = "HGETALL";
-    lens[0] = 7;
+    argv[0] = cmd;
+    lens[0] = strlen(cmd);
     argv[1] = k.rec;
     lens[1] = k.rec_len;
 
     r = sbx_store_argv(st, 2, argv, lens, err);
     sbx_store_free_keys(&k);
 
+    return r;
+}
+
+
+int
+sbx_store_get(sbx_store_t *st, const char *user, const char *session_id,
+    sbx_session_rec_t *rec, int *found, sbx_error_t *err)
+{
+    redisReply  *r;
+
+    r = sbx_store_on_record(st, "HGETALL", user, session_id, err);
     if (r == NULL) {
         return SBX_ERR;
     }
@@ -394,24 +406,9 @@ int
 sbx_store_exists(sbx_store_t *st, const char *user, const char *session_id,
     int *exists, sbx_error_t *err)
 {
-    sbx_store_keys_t  k;
-    redisReply       *r;
+    redisReply  *r;
 
-    const char       *argv[2];
-    size_t            lens[2];
-
-    if (sbx_store_make_keys(st, user, session_id, &k, err) != SBX_OK) {
-        return SBX_ERR;
-    }
-
-    argv[0] = "EXISTS";
-    lens[0] = 6;
-    argv[1] = k.rec;
-    lens[1] = k.rec_len;
-
-    r = sbx_store_argv(st, 2, argv, lens, err);
-    sbx_store_free_keys(&k);
-
+    r = sbx_store_on_record(st, "EXISTS", user, session_id, err);
     if (r == NULL) {
         return SBX_ERR;
     }

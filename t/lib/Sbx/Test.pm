@@ -173,7 +173,7 @@ our @EXPORT = (
        start_nginx reload_nginx stop_nginx nginx_config_test
        http_request http_connect api docker_api
        error_log_offset error_log_since error_log_clean json_path sbx_var
-       servroot api_async uri_escape),
+       servroot api_async uri_escape containers_of),
 );
 
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
@@ -255,6 +255,15 @@ sub http_connect
 sub api
 {
     my ($method, $path, $body, %opt) = @_;
+
+    return http_request(%opt, api_request($method, $path, $body, %opt));
+}
+
+
+# The request options of api() and api_async().
+sub api_request
+{
+    my ($method, $path, $body, %opt) = @_;
     my %headers = %{ $opt{headers} // {} };
     my $key = exists $opt{key} ? $opt{key} : 'test-key-alice';
 
@@ -262,8 +271,8 @@ sub api
     $headers{'Content-Type'} //= 'application/json' if defined $body;
     $body = $JSON->encode($body) if ref $body;
 
-    return http_request(%opt, method => $method, path => $path,
-                        headers => \%headers, body => $body);
+    return (method => $method, path => $path, headers => \%headers,
+            body => $body);
 }
 
 
@@ -297,15 +306,8 @@ sub docker_api
 sub api_async
 {
     my ($method, $path, $body, %opt) = @_;
-    my %headers = %{ $opt{headers} // {} };
-    my $key = exists $opt{key} ? $opt{key} : 'test-key-alice';
-
-    $headers{'X-API-Key'} = $key if defined $key;
-    $headers{'Content-Type'} //= 'application/json' if defined $body;
-    $body = $JSON->encode($body) if ref $body;
-
-    my %req = (method => $method, path => $path, headers => \%headers,
-               body => $body, timeout => $opt{timeout} // 30);
+    my %req = (api_request($method, $path, $body, %opt),
+               timeout => $opt{timeout} // 30);
     my $conn = http_connect();
 
     Sbx::Test::HTTP::send_all($conn,
@@ -317,6 +319,21 @@ sub api_async
         Sbx::Test::HTTP::close_conn($conn);
         return $res;
     };
+}
+
+
+# The containers of a session of the test instance, from Docker's list.
+sub containers_of
+{
+    my ($session) = @_;
+    my $filters = $JSON->encode({ label => [
+        'io.ngx-sandbox.instance=' . var('SBX_INSTANCE'),
+        "io.ngx-sandbox.session=$session",
+    ] });
+    my $res = docker_api('GET', '/containers/json?all=true&filters='
+                                . uri_escape($filters));
+
+    return $res->{json} // [];
 }
 
 
