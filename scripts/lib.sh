@@ -34,6 +34,7 @@ SBX_PACKAGES=(
     libtest-simple-perl libjson-pp-perl
     clang-format
     wrk hyperfine jq curl
+    iproute2 python3
 )
 
 
