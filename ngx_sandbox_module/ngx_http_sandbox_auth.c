@@ -306,54 +306,19 @@ char *
 ngx_http_sandbox_load_key_file(ngx_conf_t *cf,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *name)
 {
-    u_char           *p, *end, *eol;
-    char             *rv;
-    ssize_t           n;
-    ngx_str_t         path;
-    ngx_uint_t        line;
-    ngx_file_t        file;
-    ngx_file_info_t   fi;
+    u_char      *p, *end, *eol;
+    ngx_str_t    path, content;
+    ngx_uint_t   line;
 
-    path = *name;
-
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-
-    file.name = path;
-    file.log = cf->log;
-    file.fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    rv = NGX_CONF_ERROR;
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > 16 * 1024 * 1024)
+    if (ngx_http_sandbox_read_conf_file(cf, name, 16 * 1024 * 1024, &path,
+                                        &content)
+        != NGX_CONF_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cannot use \"%V\": not a file of at most 16M",
-                           &path);
-        goto done;
+        return NGX_CONF_ERROR;
     }
 
-    p = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
-    if (p == NULL) {
-        goto done;
-    }
-
-    n = ngx_read_file(&file, p, (size_t) ngx_file_size(&fi), 0);
-    if (n == NGX_ERROR) {
-        goto done;
-    }
-
-    end = p + n;
+    p = content.data;
+    end = p + content.len;
 
     for (line = 1; p < end; line++, p = eol + 1) {
         eol = ngx_strlchr(p, end, '\n');
@@ -365,17 +330,11 @@ ngx_http_sandbox_load_key_file(ngx_conf_t *cf,
         if (ngx_http_sandbox_key_line(cf, slcf, &path, line, p, eol)
             != NGX_CONF_OK)
         {
-            goto done;
+            return NGX_CONF_ERROR;
         }
     }
 
-    rv = NGX_CONF_OK;
-
-done:
-
-    ngx_close_file(file.fd);
-
-    return rv;
+    return NGX_CONF_OK;
 }
 
 

@@ -636,61 +636,35 @@ ngx_http_sandbox_jwt_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_sandbox_loc_conf_t *slcf = conf;
 
-    u_char     *p;
-    ssize_t     n;
-    ngx_str_t  *value, path;
-    ngx_file_t  file;
+    ngx_str_t  *value, path, secret;
 
     if (slcf->jwt_secret.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    path = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+    if (ngx_http_sandbox_read_conf_file(cf, &value[1], 4096, &path, &secret)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(&file, sizeof(ngx_file_t));
-
-    file.name = path;
-    file.log = cf->log;
-    file.fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
+    while (secret.len
+           && (secret.data[secret.len - 1] == '\n'
+               || secret.data[secret.len - 1] == '\r'))
+    {
+        secret.len--;
     }
 
-    p = ngx_pnalloc(cf->pool, 4096);
-    if (p == NULL) {
-        ngx_close_file(file.fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_file(&file, p, 4096, 0);
-
-    ngx_close_file(file.fd);
-
-    if (n == NGX_ERROR) {
-        return NGX_CONF_ERROR;
-    }
-
-    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
-        n--;
-    }
-
-    if (n < 16 || n == 4096) {
+    if (secret.len < 16) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "the secret in \"%V\" must be 16 to 4095 bytes",
+                           "the secret in \"%V\" must be 16 to 4096 bytes",
                            &path);
         return NGX_CONF_ERROR;
     }
 
-    slcf->jwt_secret.data = p;
-    slcf->jwt_secret.len = n;
+    slcf->jwt_secret = secret;
 
     return NGX_CONF_OK;
 }

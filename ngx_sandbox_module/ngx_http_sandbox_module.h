@@ -119,6 +119,8 @@ ngx_int_t ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
 char *ngx_http_sandbox_pstrz(ngx_pool_t *pool, ngx_str_t *s);
 ngx_int_t ngx_http_sandbox_cstr(ngx_pool_t *pool, ngx_str_t *to,
     const char *s);
+char *ngx_http_sandbox_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_str_t *path, ngx_str_t *content);
 
 /* ngx_http_sandbox_upstream.c */
 ngx_int_t ngx_http_sandbox_upstream_start(ngx_http_request_t *r,

@@ -43,3 +43,68 @@ ngx_http_sandbox_cstr(ngx_pool_t *pool, ngx_str_t *to, const char *s)
 
     return NGX_OK;
 }
+
+
+/*
+ * Reads a whole file named in the configuration (relative to the prefix)
+ * into the configuration pool: at most max bytes, or nginx -t fails saying
+ * so.  The full path is stored in *path for the caller's messages.
+ */
+
+char *
+ngx_http_sandbox_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_str_t *path, ngx_str_t *content)
+{
+    char             *rv;
+    ssize_t           n;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    *path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+
+    file.name = *path;
+    file.log = cf->log;
+    file.fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", path);
+        return NGX_CONF_ERROR;
+    }
+
+    rv = NGX_CONF_ERROR;
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > (off_t) max)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot use \"%V\": not a file of at most %uz "
+                           "bytes", path, max);
+        goto done;
+    }
+
+    content->data = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
+    if (content->data == NULL) {
+        goto done;
+    }
+
+    n = ngx_read_file(&file, content->data, (size_t) ngx_file_size(&fi), 0);
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    content->len = n;
+    rv = NGX_CONF_OK;
+
+done:
+
+    ngx_close_file(file.fd);
+
+    return rv;
+}

@@ -258,3 +258,38 @@ expected "<key> <user>"
 --- must_die
 --- error_log
 unsupported JWT algorithm
+
+=== TEST 16: the JWT secret from a file, its final newline dropped
+--- config
+    location / {
+        sandbox on;
+        sandbox_pass unix:$SBX_SOCKET;
+        sandbox_jwt_secret_file $SBX_ROOT/t/data/jwt_secret;
+    }
+--- request
+GET /sessions
+--- more_headers eval
+$::T{good}
+--- error_code: 200
+--- no_error_log
+[error]
+
+=== TEST 17: a secret file with a too short secret fails nginx -t
+--- config
+    location / {
+        sandbox on;
+        sandbox_jwt_secret_file $SBX_ROOT/t/data/jwt_secret_short;
+    }
+--- must_die
+--- error_log
+must be 16 to 4096 bytes
+
+=== TEST 18: a missing key file fails nginx -t
+--- config
+    location / {
+        sandbox on;
+        sandbox_api_key_file $SBX_ROOT/t/data/no_such_file;
+    }
+--- must_die
+--- error_log
+no_such_file

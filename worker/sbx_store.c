@@ -357,6 +357,30 @@ sbx_store_parse_rec(redisReply *r, const char *session_id,
 }
 
 
+/*
+ * The integer of a reply, which it frees; a NULL reply (the command
+ * failed, err is set) or another type is an error.
+ */
+static int
+sbx_store_integer(redisReply *r, long long *out, sbx_error_t *err)
+{
+    if (r == NULL) {
+        return SBX_ERR;
+    }
+
+    if (r->type != REDIS_REPLY_INTEGER) {
+        sbx_error_set(err, SBX_E_STORE_UNAVAILABLE, "unexpected reply");
+        freeReplyObject(r);
+        return SBX_ERR;
+    }
+
+    *out = r->integer;
+    freeReplyObject(r);
+
+    return SBX_OK;
+}
+
+
 /* Runs "<cmd> <session record key>"; the caller frees the reply. */
 static redisReply *
 sbx_store_on_record(sbx_store_t *st, const char *cmd, const char *user,
@@ -408,19 +432,15 @@ sbx_store_exists(sbx_store_t *st, const char *user, const char *session_id,
 {
     redisReply  *r;
 
+    long long    n;
+
     r = sbx_store_on_record(st, "EXISTS", user, session_id, err);
-    if (r == NULL) {
+
+    if (sbx_store_integer(r, &n, err) != SBX_OK) {
         return SBX_ERR;
     }
 
-    if (r->type != REDIS_REPLY_INTEGER) {
-        sbx_error_set(err, SBX_E_STORE_UNAVAILABLE, "unexpected reply");
-        freeReplyObject(r);
-        return SBX_ERR;
-    }
-
-    *exists = r->integer > 0;
-    freeReplyObject(r);
+    *exists = n > 0;
 
     return SBX_OK;
 }
@@ -462,20 +482,7 @@ sbx_store_eval(sbx_store_t *st, const char *script, const char *user,
     r = sbx_store_argv(st, (int) n, av, avlen, err);
     sbx_store_free_keys(&k);
 
-    if (r == NULL) {
-        return SBX_ERR;
-    }
-
-    if (r->type != REDIS_REPLY_INTEGER) {
-        sbx_error_set(err, SBX_E_STORE_UNAVAILABLE, "unexpected reply");
-        freeReplyObject(r);
-        return SBX_ERR;
-    }
-
-    *result = r->integer;
-    freeReplyObject(r);
-
-    return SBX_OK;
+    return sbx_store_integer(r, result, err);
 }
 
 
