@@ -419,29 +419,39 @@ sbx_docker_copy_id(cJSON *obj, char *id, sbx_error_t *err)
 }
 
 
+/*
+ * POST or DELETE on a container; the tolerated status (304: already
+ * started, 404: already gone) counts as done.
+ */
 static int
-sbx_docker_start(sbx_docker_t *dk, const char *id, sbx_error_t *err)
+sbx_docker_container_op(sbx_docker_t *dk, const char *method,
+    const char *fmt, const char *id, long tolerated, const char *message,
+    sbx_error_t *err)
 {
     char  path[256];
 
-    if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/start", id)
-        != SBX_OK)
-    {
+    if (sbx_docker_path(path, sizeof(path), err, fmt, id) != SBX_OK) {
         return SBX_ERR;
     }
 
-    if (sbx_docker_call(dk, "POST", path, NULL, SBX_DOCKER_CALL_MS, NULL,
+    if (sbx_docker_call(dk, method, path, NULL, SBX_DOCKER_CALL_MS, NULL,
                         err)
-        != SBX_OK && dk->status != 304)
+        != SBX_OK && dk->status != tolerated)
     {
-        if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
-            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
-                          "the sandbox container could not be started");
-        }
+        sbx_docker_public_error(err, message);
         return SBX_ERR;
     }
 
     return SBX_OK;
+}
+
+
+static int
+sbx_docker_start(sbx_docker_t *dk, const char *id, sbx_error_t *err)
+{
+    return sbx_docker_container_op(dk, "POST", "/containers/%s/start", id,
+                                   304, "the sandbox container could not "
+                                   "be started", err);
 }
 
 
@@ -467,10 +477,8 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
     if (sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &c, err)
         != SBX_OK)
     {
-        if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
-            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
-                          "the sandbox container could not be created");
-        }
+        sbx_docker_public_error(err,
+                                "the sandbox container could not be created");
         return SBX_ERR;
     }
 
@@ -547,10 +555,8 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
             }
         }
 
-        if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
-            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
-                          "the sandbox container could not be created");
-        }
+        sbx_docker_public_error(err,
+                                "the sandbox container could not be created");
 
         return SBX_ERR;
     }
@@ -578,27 +584,10 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
 int
 sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err)
 {
-    char  path[256];
-
-    if (sbx_docker_path(path, sizeof(path), err,
-                        "/containers/%s?force=true&v=true", id)
-        != SBX_OK)
-    {
-        return SBX_ERR;
-    }
-
-    if (sbx_docker_call(dk, "DELETE", path, NULL, SBX_DOCKER_CALL_MS, NULL,
-                        err)
-        != SBX_OK && dk->status != 404)
-    {
-        if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
-            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
-                          "the sandbox container could not be removed");
-        }
-        return SBX_ERR;
-    }
-
-    return SBX_OK;
+    return sbx_docker_container_op(dk, "DELETE",
+                                   "/containers/%s?force=true&v=true", id,
+                                   404, "the sandbox container could not "
+                                   "be removed", err);
 }
 
 
@@ -676,4 +665,18 @@ sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
     *list = res;
 
     return SBX_OK;
+}
+
+
+/*
+ * Docker's own error text may name host paths: sbx_docker_call() logs it,
+ * and this replaces it with what an API user may read.  Errors of other
+ * kinds (Docker unreachable) keep their message.
+ */
+void
+sbx_docker_public_error(sbx_error_t *err, const char *message)
+{
+    if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "%s", message);
+    }
 }

@@ -87,6 +87,9 @@ int sbx_docker_create_session(sbx_docker_t *dk, const char *user,
 /* Force-removes a container with its anonymous volumes; gone is fine. */
 int sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err);
 
+/* Replaces Docker's text of a sandbox_error with a message for API users. */
+void sbx_docker_public_error(sbx_error_t *err, const char *message);
+
 /* The containers this instance manages (GET /containers/json), an array. */
 int sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list,
     sbx_error_t *err);

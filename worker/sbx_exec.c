@@ -171,9 +171,8 @@ sbx_exec_create(sbx_ctx_t *ctx, const char *container_id, cJSON *body,
         if (ctx->docker.status == 404 || ctx->docker.status == 409) {
             sbx_error_set(err, SBX_E_SESSION_LOST, "container is gone");
 
-        } else if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
-            sbx_error_set(err, SBX_E_SANDBOX_ERROR,
-                          "the command could not be started");
+        } else {
+            sbx_docker_public_error(err, "the command could not be started");
         }
         return SBX_ERR;
     }
@@ -283,9 +282,10 @@ sbx_exec_inspect(sbx_ctx_t *ctx, const char *id, int64_t until_ms,
             if (ctx->docker.status == 404) {
                 sbx_error_set(err, SBX_E_SESSION_LOST, "container is gone");
 
-            } else if (strcmp(err->code, SBX_E_SANDBOX_ERROR) == 0) {
-                sbx_error_set(err, SBX_E_SANDBOX_ERROR,
-                              "the command's result could not be read");
+            } else {
+                sbx_docker_public_error(err,
+                                        "the command's result could not be "
+                                        "read");
             }
             return SBX_ERR;
         }
