@@ -8,17 +8,19 @@ use Sbx::Test;
 
 plan 'no_plan';
 
-run_blocks();
-
-__DATA__
-
-=== TEST 1: health answers without credentials
---- config
+default_config(config => <<'END');
     location / {
         sandbox on;
         sandbox_pass unix:$SBX_SOCKET;
         sandbox_api_key test-key-alice alice;
     }
+END
+
+run_blocks();
+
+__DATA__
+
+=== TEST 1: health answers without credentials
 --- request
 GET /health
 --- error_code: 200
@@ -30,12 +32,6 @@ Content-Type: application/json
 [error]
 
 === TEST 2: ready reports sandboxd, Docker and Redis
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_api_key test-key-alice alice;
-    }
 --- request
 GET /ready
 --- error_code: 200
@@ -77,12 +73,6 @@ GET /api/health
 .status == "ok"
 
 === TEST 5: HEAD on health has headers and no body
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_api_key test-key-alice alice;
-    }
 --- request
 HEAD /health
 --- error_code: 200

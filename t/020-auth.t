@@ -42,6 +42,14 @@ our %T = (
 
 plan 'no_plan';
 
+default_config(config => <<'END');
+    location / {
+        sandbox on;
+        sandbox_pass unix:$SBX_SOCKET;
+        sandbox_jwt_secret test-jwt-secret-0123456789abcdef;
+    }
+END
+
 run_blocks();
 
 __DATA__
@@ -142,12 +150,6 @@ $::T{good}
 [error]
 
 === TEST 7: an expired JWT: 401 token_expired
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_jwt_secret test-jwt-secret-0123456789abcdef;
-    }
 --- request
 GET /sessions
 --- more_headers eval
@@ -157,12 +159,6 @@ $::T{expired}
 .error.code == "token_expired"
 
 === TEST 8: a JWT without exp: 401
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_jwt_secret test-jwt-secret-0123456789abcdef;
-    }
 --- request
 GET /sessions
 --- more_headers eval
@@ -172,12 +168,6 @@ $::T{noexp}
 .error.code == "invalid_token"
 
 === TEST 9: a JWT without sub: 401
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_jwt_secret test-jwt-secret-0123456789abcdef;
-    }
 --- request
 GET /sessions
 --- more_headers eval
@@ -185,12 +175,6 @@ $::T{nosub}
 --- error_code: 401
 
 === TEST 10: a JWT signed with another secret: 401
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_jwt_secret test-jwt-secret-0123456789abcdef;
-    }
 --- request
 GET /sessions
 --- more_headers eval
@@ -200,12 +184,6 @@ $::T{badsig}
 .error.code == "invalid_token"
 
 === TEST 11: alg none is refused
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_jwt_secret test-jwt-secret-0123456789abcdef;
-    }
 --- request
 GET /sessions
 --- more_headers eval

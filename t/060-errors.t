@@ -8,17 +8,19 @@ use Sbx::Test;
 
 plan 'no_plan';
 
-run_blocks();
-
-__DATA__
-
-=== TEST 1: an unknown endpoint is a JSON 404
---- config
+default_config(config => <<'END');
     location / {
         sandbox on;
         sandbox_pass unix:$SBX_SOCKET;
         sandbox_api_key test-key-alice alice;
     }
+END
+
+run_blocks();
+
+__DATA__
+
+=== TEST 1: an unknown endpoint is a JSON 404
 --- request
 GET /no/such/thing
 --- more_headers
@@ -31,12 +33,6 @@ Content-Type: application/json
 .error.message exists
 
 === TEST 2: a known endpoint with the wrong method is a 405 with Allow
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_api_key test-key-alice alice;
-    }
 --- request
 PUT /sessions
 --- more_headers
@@ -115,12 +111,6 @@ GET /plain/x
 --- response_body_like: <html>
 
 === TEST 7: bad JSON is a 400 naming the problem
---- config
-    location / {
-        sandbox on;
-        sandbox_pass unix:$SBX_SOCKET;
-        sandbox_api_key test-key-alice alice;
-    }
 --- request
 POST /execute
 {"command": "echo hi",

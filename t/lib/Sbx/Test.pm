@@ -52,6 +52,8 @@ newline.
 =item main_config, http_config, config
 
 Top level, inside C<http {}> before the server, inside C<server {}>.
+A block without one of them uses the file's C<default_config(config =>
+..., http_config => ...)>, if it set one.
 Mind nginx's quoting: in C<'...'> and C<"..."> it turns C<\n> into a
 newline, so a JSON escape in a C<return 200 '...'> body is written
 C<\\n>.
@@ -173,7 +175,7 @@ our @EXPORT = (
        start_nginx reload_nginx stop_nginx nginx_config_test
        http_request http_connect api docker_api
        error_log_offset error_log_since error_log_clean json_path sbx_var
-       servroot api_async uri_escape containers_of),
+       servroot api_async uri_escape containers_of default_config),
 );
 
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
@@ -466,13 +468,32 @@ sub run_steps
 }
 
 
+# Sections a block without its own takes (default_config()).
+my %DEFAULT_SECTIONS;
+
+# default_config(config => ..., http_config => ...): what blocks of this
+# file that have no such section use, as Test::Nginx files share one
+# config; variables are expanded as in a section.
+sub default_config
+{
+    my (%sections) = @_;
+
+    %DEFAULT_SECTIONS = %sections;
+}
+
+
 sub config_options
 {
     my ($block) = @_;
     my %opt;
 
     for my $name (qw(config http_config main_config workers)) {
-        $opt{$name} = value($block, $name) if has($block, $name);
+        if (has($block, $name)) {
+            $opt{$name} = value($block, $name);
+
+        } elsif (defined $DEFAULT_SECTIONS{$name}) {
+            $opt{$name} = expand($DEFAULT_SECTIONS{$name});
+        }
     }
     $opt{no_module} = has($block, 'no_module');
 
