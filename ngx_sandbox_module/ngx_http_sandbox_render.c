@@ -39,6 +39,8 @@ static ngx_int_t ngx_http_sandbox_set_out(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, ngx_buf_t *b);
 static ngx_int_t ngx_http_sandbox_copy_member(cJSON *to, cJSON *from,
     const char *name, cJSON_bool (*is_type)(const cJSON *));
+static ngx_int_t ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from,
+    const char *name, cJSON_bool (*is_type)(const cJSON *));
 static ngx_int_t ngx_http_sandbox_invalid(ngx_http_request_t *r,
     const char *what);
 
@@ -48,6 +50,7 @@ static ngx_http_sandbox_status_t  ngx_http_sandbox_statuses[] = {
     { "not_found", NGX_HTTP_NOT_FOUND },
     { "conflict", NGX_HTTP_CONFLICT },
     { "session_lost", 410 },
+    { "agent_failed", NGX_HTTP_BAD_GATEWAY },
     { "limit_exceeded", NGX_HTTP_TOO_MANY_REQUESTS },
     { "busy", NGX_HTTP_SERVICE_UNAVAILABLE },
     { "store_unavailable", NGX_HTTP_SERVICE_UNAVAILABLE },
@@ -530,14 +533,10 @@ ngx_http_sandbox_render_exec(ngx_http_request_t *r,
                                         cJSON_IsString) != NGX_OK
         || ngx_http_sandbox_copy_member(json, result, "session_created",
                                         cJSON_IsBool) != NGX_OK
-        || ngx_http_sandbox_copy_member(json, result, "exit_code",
-                                        cJSON_IsNumber) != NGX_OK
-        || (cJSON_IsNull(exit_code)
-            && cJSON_AddNullToObject(json, "exit_code") == NULL)
-        || ngx_http_sandbox_copy_member(json, result, "signal",
-                                        cJSON_IsString) != NGX_OK
-        || (cJSON_IsNull(signal)
-            && cJSON_AddNullToObject(json, "signal") == NULL)
+        || ngx_http_sandbox_copy_or_null(json, result, "exit_code",
+                                         cJSON_IsNumber) != NGX_OK
+        || ngx_http_sandbox_copy_or_null(json, result, "signal",
+                                         cJSON_IsString) != NGX_OK
         || ngx_http_sandbox_copy_member(json, result, "timed_out",
                                         cJSON_IsBool) != NGX_OK
         || cJSON_AddBoolToObject(json, "truncated", truncated) == NULL
@@ -546,7 +545,13 @@ ngx_http_sandbox_render_exec(ngx_http_request_t *r,
         || ngx_http_sandbox_copy_member(json, result, "stderr_truncated",
                                         cJSON_IsBool) != NGX_OK
         || ngx_http_sandbox_copy_member(json, result, "duration_ms",
-                                        cJSON_IsNumber) != NGX_OK)
+                                        cJSON_IsNumber) != NGX_OK
+        || ngx_http_sandbox_copy_or_null(json, result, "cpu_ms",
+                                         cJSON_IsNumber) != NGX_OK
+        || ngx_http_sandbox_copy_or_null(json, result, "max_rss_kb",
+                                         cJSON_IsNumber) != NGX_OK
+        || ngx_http_sandbox_copy_member(json, result, "via",
+                                        cJSON_IsString) != NGX_OK)
     {
         cJSON_Delete(json);
         return NGX_ERROR;
@@ -727,6 +732,20 @@ ngx_http_sandbox_copy_member(cJSON *to, cJSON *from, const char *name,
     }
 
     return NGX_OK;
+}
+
+
+/* Copies the member when it is of the type, else adds it as null. */
+
+static ngx_int_t
+ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from, const char *name,
+    cJSON_bool (*is_type)(const cJSON *))
+{
+    if (is_type(cJSON_GetObjectItemCaseSensitive(from, name))) {
+        return ngx_http_sandbox_copy_member(to, from, name, is_type);
+    }
+
+    return cJSON_AddNullToObject(to, name) != NULL ? NGX_OK : NGX_ERROR;
 }
 
 

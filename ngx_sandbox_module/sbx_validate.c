@@ -37,6 +37,8 @@ static int sbx_check_working_dir(const cJSON *item, cJSON *args,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
 static int sbx_check_env(const cJSON *item, cJSON *args,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+static int sbx_check_stdin(const cJSON *item, cJSON *args,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
 static int sbx_is_space(char c);
 
 
@@ -46,6 +48,7 @@ static const sbx_field_t  sbx_execute_fields[] = {
     { "timeout", sbx_check_timeout },
     { "working_dir", sbx_check_working_dir },
     { "env", sbx_check_env },
+    { "stdin", sbx_check_stdin },
     { NULL, NULL }
 };
 
@@ -495,6 +498,27 @@ sbx_check_working_dir(const cJSON *item, cJSON *args,
     if (cJSON_AddStringToObject(args, "working_dir", item->valuestring)
         == NULL)
     {
+        return sbx_refuse(why, 500, "internal", "out of memory");
+    }
+
+    return 0;
+}
+
+
+static int
+sbx_check_stdin(const cJSON *item, cJSON *args,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why)
+{
+    (void) policy;
+
+    if (!cJSON_IsString(item) || strlen(item->valuestring) > SBX_STDIN_MAX)
+    {
+        return sbx_refuse(why, 400, "invalid_request",
+                          "\"stdin\" must be a string of at most %d bytes",
+                          SBX_STDIN_MAX);
+    }
+
+    if (cJSON_AddStringToObject(args, "stdin", item->valuestring) == NULL) {
         return sbx_refuse(why, 500, "internal", "out of memory");
     }
 

@@ -20,6 +20,7 @@
 #define SBX_SESSION_ID_MAX     128
 #define SBX_USER_ID_MAX        256
 #define SBX_COMMAND_MAX        65536
+#define SBX_STDIN_MAX          (1024 * 1024)
 #define SBX_WORKING_DIR_MAX    4096
 #define SBX_ENV_MAX            128
 #define SBX_ENV_NAME_MAX       256

@@ -67,10 +67,12 @@ is(run('pwd')->{json}{stdout}, "/workspace\n", 'default working dir');
 is(run('pwd', working_dir => '/tmp')->{json}{stdout}, "/tmp\n",
    'working_dir');
 $r = run('pwd', working_dir => '/no/such/dir');
-is($r->{status}, 200, 'a missing working_dir is not an API error');
-is($r->{json}{exit_code}, 126, 'the command fails with 126');
-like($r->{json}{stdout} . $r->{json}{stderr}, qr{/no/such/dir},
-     'and says why');
+is($r->{status}, 400, 'a working_dir missing in the sandbox is a 400');
+is($r->{json}{error}{code}, 'invalid_argument', 'invalid_argument');
+like($r->{json}{error}{message}, qr{"working_dir" /no/such/dir},
+     'and the message names it');
+$r = run('pwd', working_dir => '/etc/hostname');
+is($r->{status}, 400, 'so is a working_dir that is a file');
 is(run('printf "%s" "$GREETING"', env => { GREETING => 'hi there' })
        ->{json}{stdout}, 'hi there', 'env');
 

@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 
+#include "sbx_agent.h"
 #include "sbx_cleanup.h"
 #include "sbx_config.h"
 #include "sbx_log.h"
@@ -159,6 +160,11 @@ sbx_serve(const sbx_config_t *conf)
 
     sbx_signals();
 
+    if (sbx_agent_start(conf, err, sizeof(err)) != SBX_OK) {
+        sbx_log_error("%s", err);
+        return 1;
+    }
+
     if (sbx_write_pid(conf->pid_file) != SBX_OK) {
         return 1;
     }
@@ -192,6 +198,8 @@ sbx_serve(const sbx_config_t *conf)
         sbx_log_warn("sandboxd stopped with threads still running");
         _exit(0);
     }
+
+    sbx_agent_stop();
 
     sbx_log_info("sandboxd stopped");
 

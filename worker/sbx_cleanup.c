@@ -5,10 +5,12 @@
 
 
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
 
+#include "sbx_agent.h"
 #include "sbx_cleanup.h"
 #include "sbx_log.h"
 #include "sbx_session.h"
@@ -55,6 +57,7 @@ sbx_cleanup_one(sbx_ctx_t *ctx, cJSON *c, int64_t now)
 {
     cJSON        *labels, *idv;
     const char   *user, *sid, *created, *id;
+    char          name[SBX_CONTAINER_NAME_LEN + 1];
     uint64_t      t;
     int           exists, rc;
     sbx_error_t   err;
@@ -98,12 +101,49 @@ sbx_cleanup_one(sbx_ctx_t *ctx, cJSON *c, int64_t now)
     } else {
         sbx_log_info("cleanup: removed container %.12s of session \"%s\" "
                      "(no record)", id, sid);
+        if (sbx_container_name(ctx->conf->instance, user, sid, name)
+            == SBX_OK)
+        {
+            sbx_agent_forget(name);
+        }
         rc = 1;
     }
 
     sbx_session_unlock(user, sid);
 
     return rc;
+}
+
+
+/*
+ * Removes the agent directories of containers that no longer exist (a
+ * sandboxd that stopped abruptly leaves them): those not named in list.
+ */
+static void
+sbx_cleanup_agent_dirs(cJSON *list)
+{
+    const char  **keep;
+    cJSON        *c, *names;
+    int           n;
+
+    keep = calloc((size_t) cJSON_GetArraySize(list) + 1, sizeof(char *));
+    if (keep == NULL) {
+        return;
+    }
+
+    n = 0;
+
+    cJSON_ArrayForEach(c, list) {
+        names = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c,
+                                                                    "Names"),
+                                   0);
+        if (cJSON_IsString(names) && names->valuestring[0] == '/') {
+            keep[n++] = names->valuestring + 1;
+        }
+    }
+
+    sbx_agent_sweep(keep);
+    free(keep);
 }
 
 
@@ -140,6 +180,10 @@ sbx_cleanup_pass(sbx_ctx_t *ctx)
             break;
         }
         removed += rc;
+    }
+
+    if (!sbx_cleanup_stopped()) {
+        sbx_cleanup_agent_dirs(list);
     }
 
     cJSON_Delete(list);

@@ -85,6 +85,10 @@ static const sbx_conf_key_t  sbx_conf_keys[] = {
       SBX_OFF(output_limit), "1m", 0, 256 * 1024 * 1024 },
     { "exec_timeout_max", "EXEC_TIMEOUT_MAX_SECONDS", SBX_CONF_UINT,
       SBX_OFF(exec_timeout_max), "300", 1, 3600 },
+    { "agent", NULL, SBX_CONF_STR, SBX_OFF(agent),
+      "/usr/local/lib/ngx-sandbox/sbx-agent", 0, 0 },
+    { "agent_dir", NULL, SBX_CONF_STR, SBX_OFF(agent_dir),
+      "/run/sandboxd/agent", 0, 0 },
     { "max_connections", NULL, SBX_CONF_UINT, SBX_OFF(max_connections),
       "256", 1, 65536 },
     { "max_request_body", NULL, SBX_CONF_SIZE, SBX_OFF(max_request_body),
@@ -454,6 +458,15 @@ sbx_config_check(const sbx_config_t *conf, char *err, size_t errlen)
                  (unsigned long long) conf->session_ttl,
                  (unsigned long long) conf->exec_timeout_max,
                  (unsigned long long) conf->cleanup_grace);
+        return SBX_ERR;
+    }
+
+    /* Docker bind-mounts the agent from there: host paths, absolute */
+    if ((strcmp(conf->agent, "off") != 0 && conf->agent[0] != '/')
+        || conf->agent_dir[0] != '/')
+    {
+        snprintf(err, errlen, "\"agent\" (or off) and \"agent_dir\" must "
+                 "be absolute paths");
         return SBX_ERR;
     }
 

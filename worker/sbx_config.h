@@ -43,6 +43,8 @@ typedef struct {
     uint64_t  tmpfs_workspace_size;
     uint64_t  output_limit;
     uint64_t  exec_timeout_max;
+    char      agent[SBX_CONF_STR_MAX];       /* a path, or "off" */
+    char      agent_dir[SBX_CONF_STR_MAX];
     uint64_t  max_connections;
     uint64_t  max_request_body;
     uint64_t  idle_timeout;

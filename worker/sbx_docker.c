@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbx_agent.h"
 #include "sbx_docker.h"
 #include "sbx_log.h"
 
@@ -312,7 +313,6 @@ sbx_docker_host_config(const sbx_config_t *conf)
     char                opt[256];
 
     hc = cJSON_CreateObject();
-    cJSON_AddBoolToObject(hc, "Init", 1);
     cJSON_AddBoolToObject(hc, "ReadonlyRootfs", 1);
     cJSON_AddStringToObject(hc, "NetworkMode", "none");
     cJSON_AddItemToObject(hc, "CapDrop", sbx_docker_str_array(cap_drop));
@@ -347,29 +347,75 @@ sbx_docker_host_config(const sbx_config_t *conf)
 }
 
 
+const char  *sbx_container_env[] = {
+    "HOME=/workspace", "LANG=C.UTF-8",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    NULL
+};
+
+
+static void
+sbx_docker_add_bind(cJSON *mounts, const char *source, const char *target)
+{
+    cJSON  *m;
+
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "Type", "bind");
+    cJSON_AddStringToObject(m, "Source", source);
+    cJSON_AddStringToObject(m, "Target", target);
+    cJSON_AddBoolToObject(m, "ReadOnly", 1);
+    cJSON_AddItemToArray(mounts, m);
+}
+
+
+/*
+ * With an agent, it is the container's PID 1 (it reaps orphans as Docker's
+ * init would); without, tini runs "sleep infinity" for docker exec.
+ */
+static void
+sbx_docker_add_entrypoint(cJSON *b, cJSON *hc, const char *agent_run)
+{
+    static const char  *sleep_cmd[] = { "sleep", "infinity", NULL };
+    static const char  *agent_cmd[] = {
+        SBX_AGENT_MOUNT_BIN, SBX_AGENT_MOUNT_RUN "/" SBX_AGENT_SOCKET, NULL
+    };
+    cJSON              *mounts;
+
+    if (agent_run == NULL) {
+        cJSON_AddBoolToObject(hc, "Init", 1);
+        cJSON_AddItemToObject(b, "Cmd", sbx_docker_str_array(sleep_cmd));
+        return;
+    }
+
+    cJSON_AddBoolToObject(hc, "Init", 0);
+    cJSON_AddItemToObject(b, "Entrypoint", sbx_docker_str_array(agent_cmd));
+    cJSON_AddItemToObject(b, "Cmd", cJSON_CreateArray());
+
+    mounts = cJSON_AddArrayToObject(hc, "Mounts");
+    sbx_docker_add_bind(mounts, sbx_agent_binary(), SBX_AGENT_MOUNT_BIN);
+    sbx_docker_add_bind(mounts, agent_run, SBX_AGENT_MOUNT_RUN);
+}
+
+
 static cJSON *
 sbx_docker_create_body(const sbx_config_t *conf, const char *user,
-    const char *session_id)
+    const char *session_id, const char *agent_run)
 {
-    static const char  *cmd[] = { "sleep", "infinity", NULL };
-    static const char  *env[] = {
-        "HOME=/workspace", "LANG=C.UTF-8",
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        NULL
-    };
-    cJSON              *b, *labels;
-    char                now[32];
+    cJSON  *b, *labels, *hc;
+    char    now[32];
 
     b = cJSON_CreateObject();
     if (b == NULL) {
         return NULL;
     }
 
+    hc = sbx_docker_host_config(conf);
+
     cJSON_AddStringToObject(b, "Image", conf->container_image);
-    cJSON_AddItemToObject(b, "Cmd", sbx_docker_str_array(cmd));
+    sbx_docker_add_entrypoint(b, hc, agent_run);
     cJSON_AddStringToObject(b, "User", "1000:1000");
     cJSON_AddStringToObject(b, "WorkingDir", "/workspace");
-    cJSON_AddItemToObject(b, "Env", sbx_docker_str_array(env));
+    cJSON_AddItemToObject(b, "Env", sbx_docker_str_array(sbx_container_env));
     cJSON_AddBoolToObject(b, "NetworkDisabled", 1);
     cJSON_AddNumberToObject(b, "StopTimeout", 1);
 
@@ -382,7 +428,7 @@ sbx_docker_create_body(const sbx_config_t *conf, const char *user,
     cJSON_AddStringToObject(labels, SBX_LABEL_SESSION, session_id);
     cJSON_AddStringToObject(labels, SBX_LABEL_CREATED, now);
 
-    cJSON_AddItemToObject(b, "HostConfig", sbx_docker_host_config(conf));
+    cJSON_AddItemToObject(b, "HostConfig", hc);
 
     return b;
 }
@@ -517,7 +563,8 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
 
 int
 sbx_docker_create_session(sbx_docker_t *dk, const char *user,
-    const char *session_id, const char *name, char *id, sbx_error_t *err)
+    const char *session_id, const char *name, const char *agent_run,
+    char *id, sbx_error_t *err)
 {
     char         path[256];
     cJSON       *body, *res;
@@ -531,7 +578,7 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
         return SBX_ERR;
     }
 
-    body = sbx_docker_create_body(dk->conf, user, session_id);
+    body = sbx_docker_create_body(dk->conf, user, session_id, agent_run);
     if (body == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
@@ -576,6 +623,47 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
         }
         return SBX_ERR;
     }
+
+    return SBX_OK;
+}
+
+
+int
+sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
+    int *agent, sbx_error_t *err)
+{
+    char    path[256];
+    cJSON  *c, *state, *v;
+
+    if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/json", id)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    if (sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &c, err)
+        != SBX_OK)
+    {
+        if (dk->status == 404) {
+            sbx_error_set(err, SBX_E_SESSION_LOST, "container is gone");
+        } else {
+            sbx_docker_public_error(err, "the sandbox container could not "
+                                    "be inspected");
+        }
+        return SBX_ERR;
+    }
+
+    state = cJSON_GetObjectItemCaseSensitive(c, "State");
+    v = cJSON_GetObjectItemCaseSensitive(state, "Pid");
+    *pid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "Running"))
+           && cJSON_IsNumber(v) && v->valuedouble >= 1
+           && v->valuedouble <= 4194304 ? (long) v->valuedouble : 0;
+
+    v = cJSON_GetObjectItemCaseSensitive(c, "Path");
+    *agent = cJSON_IsString(v)
+             && strcmp(v->valuestring, SBX_AGENT_MOUNT_BIN) == 0;
+
+    cJSON_Delete(c);
 
     return SBX_OK;
 }

@@ -75,14 +75,27 @@ int sbx_docker_path(char *buf, size_t len, sbx_error_t *err,
 /* GET /_ping with the given deadline. */
 int sbx_docker_ping(sbx_docker_t *dk, long timeout_ms, sbx_error_t *err);
 
+/* The environment of a sandbox container and of every command in it. */
+extern const char  *sbx_container_env[];
+
 /*
  * Creates and starts the container of (user, session) named name, with
  * every isolation setting; reuses a container of that name when its labels
- * say it is this very session.  Writes its id to id (65 bytes).  A
- * container that fails to start is removed.
+ * say it is this very session.  With agent_run (the host directory of its
+ * agent channel) the agent is its PID 1, else tini and "sleep infinity".
+ * Writes its id to id (65 bytes).  A container that fails to start is
+ * removed.
  */
 int sbx_docker_create_session(sbx_docker_t *dk, const char *user,
-    const char *session_id, const char *name, char *id, sbx_error_t *err);
+    const char *session_id, const char *name, const char *agent_run,
+    char *id, sbx_error_t *err);
+
+/*
+ * Inspects a container: *pid is its PID 1 on the host (0 unless running),
+ * *agent whether that is the agent.  A missing container is session_lost.
+ */
+int sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
+    int *agent, sbx_error_t *err);
 
 /* Force-removes a container with its anonymous volumes; gone is fine. */
 int sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err);

@@ -50,6 +50,24 @@ int
 sbx_exec_run(sbx_ctx_t *ctx, const sbx_exec_req_t *req,
     sbx_exec_result_t *res, sbx_error_t *err)
 {
+    int  rc;
+
+    rc = sbx_exec_agent_backend.run(ctx, req, res, err);
+
+    if (rc != SBX_DECLINED) {
+        return rc;
+    }
+
+    if (req->stdin_data != NULL) {
+        sbx_error_set(err, SBX_E_AGENT_FAILED, "\"stdin\" needs the "
+                      "sandbox's agent, which does not answer in this "
+                      "session");
+        return SBX_ERR;
+    }
+
+    sbx_log_debug("session \"%s\": no agent, running through docker exec",
+                  req->session->session_id);
+
     return sbx_exec_docker_backend.run(ctx, req, res, err);
 }
 
@@ -359,12 +377,12 @@ sbx_exec_docker_run(sbx_ctx_t *ctx, const sbx_exec_req_t *req,
     char               exec_id[17], id[SBX_CONTAINER_ID_MAX + 1];
     cJSON             *body;
     sbx_exec_stream_t  s;
-    int64_t            t0, t_start, elapsed;
+    int64_t            t_start, elapsed;
     int                rc, deadline_hit, running, code;
 
     memset(res, 0, sizeof(*res));
     memset(&s, 0, sizeof(s));
-    t0 = sbx_time_mono_ms();
+    res->via = sbx_exec_docker_backend.name;
 
     if (sbx_random_hex(exec_id, 8) != SBX_OK) {
         sbx_error_set(err, SBX_E_INTERNAL, "no randomness");
@@ -377,7 +395,7 @@ sbx_exec_docker_run(sbx_ctx_t *ctx, const sbx_exec_req_t *req,
         return SBX_ERR;
     }
 
-    rc = sbx_exec_create(ctx, req->container_id, body, id, err);
+    rc = sbx_exec_create(ctx, req->session->container_id, body, id, err);
     cJSON_Delete(body);
 
     if (rc != SBX_OK) {
@@ -431,14 +449,14 @@ sbx_exec_docker_run(sbx_ctx_t *ctx, const sbx_exec_req_t *req,
                      || (code == 137 && elapsed >= req->timeout_ms);
 
     if (res->timed_out) {
-        res->killed = 1;
-        sbx_exec_reap(ctx, req->container_id, exec_id);
+        res->signal = 9;
+        sbx_exec_reap(ctx, req->session->container_id, exec_id);
 
     } else {
         res->exit_code = code;
     }
 
-    res->duration_ms = sbx_time_mono_ms() - t0;
+    res->duration_us = elapsed * 1000;
 
     return SBX_OK;
 }

@@ -491,18 +491,43 @@ sbx_ops_exec_args(sbx_ctx_t *ctx, cJSON *args, sbx_exec_req_t *req,
 }
 
 
+static const char *
+sbx_ops_signal_name(int sig, char *buf, size_t len)
+{
+    static const char  *names[] = {
+        NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
+        "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2",
+        "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",
+        "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
+        "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR",
+        "SIGSYS"
+    };
+
+    if (sig > 0 && sig < (int) (sizeof(names) / sizeof(names[0]))) {
+        return names[sig];
+    }
+
+    snprintf(buf, len, "SIG%d", sig);
+
+    return buf;
+}
+
+
 static void
 sbx_ops_exec_result(sbx_op_req_t *req, const char *sid, int created,
     sbx_exec_result_t *res, sbx_response_t *resp)
 {
     cJSON  *r = req->result;
+    char    sig[16];
 
     cJSON_AddStringToObject(r, "session_id", sid);
     cJSON_AddBoolToObject(r, "session_created", created);
 
-    if (res->killed) {
+    if (res->signal != 0) {
         cJSON_AddNullToObject(r, "exit_code");
-        cJSON_AddStringToObject(r, "signal", "SIGKILL");
+        cJSON_AddStringToObject(r, "signal",
+                                sbx_ops_signal_name(res->signal, sig,
+                                                    sizeof(sig)));
     } else {
         cJSON_AddNumberToObject(r, "exit_code", res->exit_code);
         cJSON_AddNullToObject(r, "signal");
@@ -513,7 +538,18 @@ sbx_ops_exec_result(sbx_op_req_t *req, const char *sid, int created,
     cJSON_AddNumberToObject(r, "stderr_len", (double) res->err.len);
     cJSON_AddBoolToObject(r, "stdout_truncated", res->out.truncated);
     cJSON_AddBoolToObject(r, "stderr_truncated", res->err.truncated);
-    cJSON_AddNumberToObject(r, "duration_ms", (double) res->duration_ms);
+    cJSON_AddNumberToObject(r, "duration_ms",
+                            (double) res->duration_us / 1000);
+
+    if (res->has_usage) {
+        cJSON_AddNumberToObject(r, "cpu_ms", (double) res->cpu_us / 1000);
+        cJSON_AddNumberToObject(r, "max_rss_kb", (double) res->max_rss_kb);
+    } else {
+        cJSON_AddNullToObject(r, "cpu_ms");
+        cJSON_AddNullToObject(r, "max_rss_kb");
+    }
+
+    cJSON_AddStringToObject(r, "via", res->via);
 
     resp->exec = *res;
     resp->body[0].iov_base = res->out.data;
@@ -524,12 +560,37 @@ sbx_ops_exec_result(sbx_op_req_t *req, const char *sid, int created,
 }
 
 
+/* Reads args.stdin into req: NULL when absent. */
+static int
+sbx_ops_stdin_arg(cJSON *args, sbx_exec_req_t *req, sbx_error_t *err)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(args, "stdin");
+    if (v == NULL) {
+        return SBX_OK;
+    }
+
+    if (!cJSON_IsString(v) || strlen(v->valuestring) > SBX_STDIN_MAX) {
+        sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "\"stdin\" must be a "
+                      "string of at most %d bytes", SBX_STDIN_MAX);
+        return SBX_ERR;
+    }
+
+    req->stdin_data = v->valuestring;
+    req->stdin_len = strlen(v->valuestring);
+
+    return SBX_OK;
+}
+
+
 static int
 sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     sbx_error_t *err)
 {
     static const char  *allowed[] = {
-        "session_id", "command", "timeout_ms", "working_dir", "env", NULL
+        "session_id", "command", "timeout_ms", "working_dir", "env",
+        "stdin", NULL
     };
     const char         *sid;
     char              **env;
@@ -545,7 +606,8 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 
     if (sbx_ops_check_args(req->args, allowed, err) != SBX_OK
         || sbx_ops_session_arg(req, 0, &sid, err) != SBX_OK
-        || sbx_ops_exec_args(ctx, req->args, &ereq, err) != SBX_OK)
+        || sbx_ops_exec_args(ctx, req->args, &ereq, err) != SBX_OK
+        || sbx_ops_stdin_arg(req->args, &ereq, err) != SBX_OK)
     {
         return SBX_ERR;
     }
@@ -560,7 +622,7 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     rc = sbx_session_acquire(ctx, req->user, sid, &rec, &created, err);
 
     if (rc == SBX_OK) {
-        ereq.container_id = rec.container_id;
+        ereq.session = &rec;
         ereq.env = (const char **) env;
         ereq.nenv = nenv;
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sbx_agent.h"
 #include "sbx_log.h"
 #include "sbx_session.h"
 
@@ -60,6 +61,73 @@ sbx_session_unlock(const char *user, const char *session_id)
 }
 
 
+/*
+ * Creates the container of a session, with its agent channel when the
+ * agent is on: the channel listens before the container starts, and
+ * accepts its PID 1 once the container is inspected.
+ */
+static int
+sbx_session_create_container(sbx_ctx_t *ctx, const char *user,
+    const char *session_id, sbx_session_rec_t *rec, sbx_error_t *err)
+{
+    char         run[4096];
+    const char  *agent_run;
+    long         pid;
+    int          agent;
+    sbx_error_t  rm_err;
+
+    agent_run = NULL;
+
+    if (sbx_agent_enabled()) {
+        if (sbx_agent_run_dir(rec->container_name, run, sizeof(run))
+            != SBX_OK)
+        {
+            sbx_error_set(err, SBX_E_INTERNAL, "agent_dir is too long");
+            return SBX_ERR;
+        }
+
+        if (sbx_agent_prepare(rec->container_name, err) != SBX_OK) {
+            return SBX_ERR;
+        }
+
+        agent_run = run;
+    }
+
+    if (sbx_docker_create_session(&ctx->docker, user, session_id,
+                                  rec->container_name, agent_run,
+                                  rec->container_id, err)
+        != SBX_OK)
+    {
+        sbx_agent_forget(rec->container_name);
+        return SBX_ERR;
+    }
+
+    if (agent_run == NULL) {
+        return SBX_OK;
+    }
+
+    if (sbx_docker_inspect_init(&ctx->docker, rec->container_id, &pid,
+                                &agent, err)
+        != SBX_OK)
+    {
+        if (sbx_docker_remove(&ctx->docker, rec->container_id, &rm_err)
+            != SBX_OK)
+        {
+            sbx_log_error("cannot remove container %s: %s",
+                          rec->container_name, rm_err.msg);
+        }
+        sbx_agent_forget(rec->container_name);
+        return SBX_ERR;
+    }
+
+    /* a reused container may predate the agent: it has none then */
+    sbx_agent_attach(rec->container_name, rec->container_id,
+                     agent ? (pid_t) pid : 0);
+
+    return SBX_OK;
+}
+
+
 /* Creates the container and writes the record; the stripe is held. */
 static int
 sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
@@ -78,9 +146,7 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
         return SBX_ERR;
     }
 
-    if (sbx_docker_create_session(&ctx->docker, user, session_id,
-                                  rec->container_name, rec->container_id,
-                                  err)
+    if (sbx_session_create_container(ctx, user, session_id, rec, err)
         != SBX_OK)
     {
         return SBX_ERR;
@@ -101,6 +167,7 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
                           rec->container_name, rm_err.msg);
         }
 
+        sbx_agent_forget(rec->container_name);
         err->code = SBX_E_STORE_UNAVAILABLE;
         return SBX_ERR;
     }
@@ -222,6 +289,10 @@ sbx_session_delete(sbx_ctx_t *ctx, const char *user, const char *session_id,
     }
 
     if (rc == SBX_OK) {
+        sbx_agent_forget(rec.container_name);
+    }
+
+    if (rc == SBX_OK) {
         rc = sbx_store_delete(&ctx->store, user, session_id, err);
     }
 
@@ -242,20 +313,29 @@ sbx_session_lost(sbx_ctx_t *ctx, const char *user,
 {
     sbx_session_rec_t  cur;
     sbx_error_t        e;
-    int                found;
+    int                found, same, removed;
 
     sbx_log_warn("session \"%s\": container %s is gone, dropping the "
                  "session", rec->session_id, rec->container_name);
 
-    (void) sbx_docker_remove(&ctx->docker, rec->container_id, &e);
-
     sbx_session_lock(user, rec->session_id);
 
+    removed = sbx_docker_remove(&ctx->docker, rec->container_id, &e)
+              == SBX_OK;
+
     if (sbx_store_get(&ctx->store, user, rec->session_id, &cur, &found, &e)
-        == SBX_OK
-        && found && strcmp(cur.container_id, rec->container_id) == 0)
+        == SBX_OK)
     {
-        (void) sbx_store_delete(&ctx->store, user, rec->session_id, &e);
+        same = found && strcmp(cur.container_id, rec->container_id) == 0;
+
+        if (same) {
+            (void) sbx_store_delete(&ctx->store, user, rec->session_id, &e);
+        }
+
+        /* a session made again meanwhile has its own channel by that name */
+        if (removed && (same || !found)) {
+            sbx_agent_forget(rec->container_name);
+        }
     }
 
     sbx_session_unlock(user, rec->session_id);
