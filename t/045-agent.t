@@ -315,6 +315,8 @@ ok(!-e "$TMP/agent/t045/$name2", 'and the channel directory is gone');
 api('DELETE', "/second/sessions/$sid2-b");
 stop_second();
 
+done_testing();
+
 sub start_second {
     my (%env) = @_;
     my $bin = $ENV{SBX_SANDBOXD};
@@ -333,8 +335,12 @@ sub start_second {
                 SANDBOXD_AGENT_DIR => "$TMP/agent",
                 SANDBOXD_CLEANUP_INTERVAL => '0',
                 SANDBOXD_PID_FILE => '',
-                SANDBOXD_LOG_FILE => "$TMP/sandboxd.log",
+                SANDBOXD_LOG_FILE => '',
+                map({ $_ => $ENV{$_} // '' } qw(ASAN_OPTIONS UBSAN_OPTIONS)),
                 %env);
+        # its log and any sanitizer report, checked by stop_second()
+        open STDOUT, '>>', "$TMP/sandboxd.log" or die $!;
+        open STDERR, '>&', \*STDOUT or die $!;
         exec $bin, '-c', $conf;
         exit 127;
     }
@@ -344,25 +350,34 @@ sub start_second {
         sleep 0.05;
     }
 
-    die "the second sandboxd did not start: "
-        . (`cat $TMP/sandboxd.log` // '');
+    die "the second sandboxd did not start: " . `cat $TMP/sandboxd.log`;
 }
 
 sub stop_second {
+    my $status;
+
     return unless $SECOND_PID;
 
     kill 'TERM', $SECOND_PID;
     for (1 .. 200) {
-        last if waitpid($SECOND_PID, WNOHANG) == $SECOND_PID;
+        if (waitpid($SECOND_PID, WNOHANG) == $SECOND_PID) {
+            $status = $?;
+            last;
+        }
         sleep 0.05;
     }
     $SECOND_PID = undef;
+
+    is($status, 0, 'the second sandboxd stops cleanly');
+    my $log = do { local (@ARGV, $/) = ("$TMP/sandboxd.log"); <> } // '';
+    unlike($log, qr/Sanitizer|runtime error/, 'with no sanitizer report');
+    unlink "$TMP/sandboxd.log";
 }
 
 END {
     local $?;
 
-    stop_second();
+    kill 'KILL', $SECOND_PID if $SECOND_PID;
 
     # nothing of the second instance outlives the test
     my $filters = JSON::PP->new->encode(
@@ -372,5 +387,3 @@ END {
     docker_api('DELETE', "/containers/$_->{Id}?force=true&v=true")
         for @$list;
 }
-
-done_testing();

@@ -511,7 +511,7 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
 {
     char    path[256];
     cJSON  *c, *labels, *running;
-    int     rc;
+    int     rc, stopped;
 
     if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/json",
                         name)
@@ -546,9 +546,10 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
     }
 
     rc = sbx_docker_copy_id(c, id, err);
+    stopped = !cJSON_IsTrue(running);
     cJSON_Delete(c);
 
-    if (rc == SBX_OK && !cJSON_IsTrue(running)) {
+    if (rc == SBX_OK && stopped) {
         rc = sbx_docker_start(dk, id, err);
     }
 

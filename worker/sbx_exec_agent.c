@@ -26,7 +26,7 @@
 
 
 #define SBX_AGENT_WAIT_MS         1000  /* for an idle connection */
-#define SBX_AGENT_GRACE_MS        2000  /* past the timeout: kill, answer */
+#define SBX_AGENT_GRACE_MS        3000  /* past the timeout: kill, answer */
 #define SBX_AGENT_SEND_MS         5000
 #define SBX_AGENT_TRIES           3
 #define SBX_AGENT_REQUEST_MAX     (1024 * 1024)
