@@ -61,6 +61,15 @@ like($hc->{Tmpfs}{'/workspace'}, qr/nosuid/, '/workspace nosuid');
 like($hc->{Tmpfs}{'/workspace'}, qr/nodev/, '/workspace nodev');
 is($hc->{LogConfig}{Type}, 'none', 'container log driver off');
 
+# the agent: PID 1, its binary and its channel mounted read-only, and
+# nothing else of the host
+is_deeply($c->{Config}{Entrypoint}, ['/.sbx/agent', '/.sbx/run/agent.sock'],
+          'the agent is the entrypoint');
+my %bind = map { $_->{Destination} => $_ } @{ $c->{Mounts} // [] };
+is_deeply([sort keys %bind], ['/.sbx/agent', '/.sbx/run'],
+          'the only host mounts are the agent and its channel');
+ok(!$bind{$_}{RW}, "$_ is read-only") for sort keys %bind;
+
 my $labels = $c->{Config}{Labels};
 is($labels->{'io.ngx-sandbox.managed'}, 'true', 'managed label');
 is($labels->{'io.ngx-sandbox.user'}, 'alice', 'user label');
@@ -76,6 +85,8 @@ like($status, qr/CapEff:\s+0{16}/, 'no effective capabilities');
 like($status, qr/NoNewPrivs:\s+1/, 'no new privileges');
 
 isnt(run('touch /etc/x')->{exit_code}, 0, 'the root filesystem is read-only');
+isnt(run('cp /bin/true /.sbx/agent')->{exit_code}, 0,
+     'the agent binary cannot be replaced');
 is(run('touch /tmp/x && touch /workspace/x')->{exit_code}, 0,
    '/tmp and /workspace are writable');
 
