@@ -15,12 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sbx_agent_rpc.h"
 #include "sbx_ctx.h"
 #include "sbx_demux.h"
-
-
-/* A backend that cannot serve this container: the next one may. */
-#define SBX_DECLINED  1
 
 
 typedef struct {
