@@ -144,6 +144,13 @@ static ngx_command_t  ngx_http_sandbox_commands[] = {
       offsetof(ngx_http_sandbox_loc_conf_t, max_response_body),
       NULL },
 
+    { ngx_string("sandbox_workspace_max_file_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, max_file_size),
+      NULL },
+
     { ngx_string("sandbox_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -288,6 +295,7 @@ ngx_http_sandbox_create_loc_conf(ngx_conf_t *cf)
     conf->exec_timeout = NGX_CONF_UNSET_MSEC;
     conf->exec_timeout_max = NGX_CONF_UNSET_MSEC;
     conf->max_response_body = NGX_CONF_UNSET_SIZE;
+    conf->max_file_size = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -308,6 +316,16 @@ ngx_http_sandbox_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->max_response_body,
                               prev->max_response_body, 64 * 1024 * 1024);
+
+    ngx_conf_merge_off_value(conf->max_file_size, prev->max_file_size,
+                             1024 * 1024);
+
+    if (conf->max_file_size > SBX_FRAME_BODY_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"sandbox_workspace_max_file_size\" must be at "
+                           "most %d", SBX_FRAME_BODY_MAX);
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->max_response_body > SBX_FRAME_BODY_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -47,9 +47,20 @@ typedef struct {
     ngx_msec_t                  exec_timeout;
     ngx_msec_t                  exec_timeout_max;
     size_t                      max_response_body;
+    off_t                       max_file_size;  /* 0: no limit */
 
     sbx_exec_policy_t           policy;
 } ngx_http_sandbox_loc_conf_t;
+
+
+/* Bytes that become a JSON string, or base64 when they are not UTF-8. */
+typedef struct {
+    const char                 *encoding_key;
+    const char                 *key;
+    u_char                     *data;
+    size_t                      len;
+    ngx_uint_t                  utf8;
+} ngx_http_sandbox_blob_t;
 
 
 /*
@@ -66,7 +77,7 @@ typedef ngx_int_t (*ngx_http_sandbox_render_pt)(ngx_http_request_t *r,
 
 typedef struct {
     ngx_uint_t                  method;
-    ngx_str_t                   path;       /* a trailing '*' is the id */
+    ngx_str_t                   path;       /* its '*' is the id */
     const char                 *op;         /* NULL: answered by nginx */
     ngx_uint_t                  public;     /* no credentials needed */
     ngx_http_sandbox_args_pt    args;
@@ -83,6 +94,8 @@ struct ngx_http_sandbox_ctx_s {
     ngx_str_t                   error_message;
 
     ngx_chain_t                *request;    /* the op frame */
+    ngx_chain_t                *req_body;   /* the frame's body, or NULL */
+    off_t                       req_body_len;
     char                       *request_id;
 
     u_char                      prefix[SBX_FRAME_PREFIX_LEN];
@@ -107,6 +120,25 @@ extern ngx_module_t  ngx_http_sandbox_module;
 /* ngx_http_sandbox_router.c */
 ngx_http_sandbox_ctx_t *ngx_http_sandbox_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_sandbox_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_sandbox_args_session_id(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_body(ngx_http_request_t *r, ngx_str_t *body);
+
+/* ngx_http_sandbox_workspace.c */
+ngx_int_t ngx_http_sandbox_args_ws_list(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_args_ws_read(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_args_ws_write(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_args_ws_delete(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_render_ws_list(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_ws_read(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 
 /* ngx_http_sandbox_auth.c */
 ngx_int_t ngx_http_sandbox_access_handler(ngx_http_request_t *r);
@@ -136,6 +168,12 @@ ngx_int_t ngx_http_sandbox_prepare_json(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, cJSON *json);
 ngx_int_t ngx_http_sandbox_send_prepared(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
+ngx_int_t ngx_http_sandbox_set_out(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, ngx_buf_t *b);
+ngx_buf_t *ngx_http_sandbox_splice_blobs(ngx_http_request_t *r,
+    cJSON *scalars, ngx_http_sandbox_blob_t *blobs, ngx_uint_t n);
+ngx_int_t ngx_http_sandbox_add_time(cJSON *to, cJSON *from,
+    const char *name);
 ngx_int_t ngx_http_sandbox_render_health(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 ngx_int_t ngx_http_sandbox_render_ready(ngx_http_request_t *r,

@@ -24,19 +24,8 @@ static ngx_int_t ngx_http_sandbox_render_error(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *error);
 static ngx_uint_t ngx_http_sandbox_error_status(const char *code);
 static cJSON *ngx_http_sandbox_session_json(cJSON *session);
-static ngx_int_t ngx_http_sandbox_add_time(cJSON *to, cJSON *from,
-    const char *name);
 static ngx_int_t ngx_http_sandbox_add_ready_check(cJSON *checks,
     cJSON *from, const char *name, cJSON **failed);
-static ngx_buf_t *ngx_http_sandbox_exec_body(ngx_http_request_t *r,
-    cJSON *scalars, u_char *out, size_t out_len, u_char *err,
-    size_t err_len);
-static u_char *ngx_http_sandbox_output(u_char *p, const char *name,
-    u_char *data, size_t len);
-static size_t ngx_http_sandbox_output_len(const char *name, u_char *data,
-    size_t len);
-static ngx_int_t ngx_http_sandbox_set_out(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, ngx_buf_t *b);
 static ngx_int_t ngx_http_sandbox_copy_member(cJSON *to, cJSON *from,
     const char *name, cJSON_bool (*is_type)(const cJSON *));
 static ngx_int_t ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from,
@@ -51,6 +40,9 @@ static ngx_http_sandbox_status_t  ngx_http_sandbox_statuses[] = {
     { "conflict", NGX_HTTP_CONFLICT },
     { "session_lost", 410 },
     { "agent_failed", NGX_HTTP_BAD_GATEWAY },
+    { "agent_unavailable", NGX_HTTP_SERVICE_UNAVAILABLE },
+    { "too_large", NGX_HTTP_REQUEST_ENTITY_TOO_LARGE },
+    { "no_space", 507 },
     { "limit_exceeded", NGX_HTTP_TOO_MANY_REQUESTS },
     { "busy", NGX_HTTP_SERVICE_UNAVAILABLE },
     { "store_unavailable", NGX_HTTP_SERVICE_UNAVAILABLE },
@@ -215,7 +207,7 @@ ngx_http_sandbox_prepare_json(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_set_out(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
     ngx_uint_t status, ngx_buf_t *b)
 {
@@ -502,10 +494,12 @@ ngx_int_t
 ngx_http_sandbox_render_exec(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
 {
-    cJSON      *json, *out_len, *err_len, *exit_code, *signal, *so, *se;
-    ngx_int_t   rc;
-    ngx_buf_t  *b;
-    ngx_uint_t  truncated;
+    cJSON                    *json, *out_len, *err_len, *exit_code, *signal;
+    cJSON                    *so, *se;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_uint_t                truncated;
+    ngx_http_sandbox_blob_t   streams[2];
 
     out_len = cJSON_GetObjectItemCaseSensitive(result, "stdout_len");
     err_len = cJSON_GetObjectItemCaseSensitive(result, "stderr_len");
@@ -557,10 +551,16 @@ ngx_http_sandbox_render_exec(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    b = ngx_http_sandbox_exec_body(r, json, body,
-                                   (size_t) out_len->valuedouble,
-                                   body + (size_t) out_len->valuedouble,
-                                   (size_t) err_len->valuedouble);
+    streams[0].encoding_key = "stdout_encoding";
+    streams[0].key = "stdout";
+    streams[0].data = body;
+    streams[0].len = (size_t) out_len->valuedouble;
+    streams[1].encoding_key = "stderr_encoding";
+    streams[1].key = "stderr";
+    streams[1].data = body + streams[0].len;
+    streams[1].len = (size_t) err_len->valuedouble;
+
+    b = ngx_http_sandbox_splice_blobs(r, json, streams, 2);
 
     cJSON_Delete(json);
 
@@ -575,79 +575,70 @@ ngx_http_sandbox_render_exec(ngx_http_request_t *r,
 
 
 /*
- * Prints the scalar members, then splices in the two output streams before
- * the closing brace: {..., "stdout_encoding": ..., "stdout": ..., ...}.
+ * Prints the scalar members, then splices in the blobs before the closing
+ * brace: {..., "<key>_encoding": "utf8", "<key>": "...", ...}.  Each blob
+ * becomes a JSON string when it is UTF-8, or base64 (its encoding says
+ * so) when it is not, so that no byte is lost.
  */
 
-static ngx_buf_t *
-ngx_http_sandbox_exec_body(ngx_http_request_t *r, cJSON *scalars,
-    u_char *out, size_t out_len, u_char *err, size_t err_len)
+ngx_buf_t *
+ngx_http_sandbox_splice_blobs(ngx_http_request_t *r, cJSON *scalars,
+    ngx_http_sandbox_blob_t *blobs, ngx_uint_t n)
 {
-    char       *s;
-    size_t      len, n;
-    ngx_buf_t  *b;
+    char        *s;
+    size_t       len, head;
+    ngx_uint_t   i;
+    ngx_buf_t   *b;
 
     s = cJSON_PrintUnformatted(scalars);
     if (s == NULL) {
         return NULL;
     }
 
-    n = ngx_strlen(s) - 1;
+    head = ngx_strlen(s) - 1;
+    len = head + 1;
 
-    len = n + ngx_http_sandbox_output_len("stdout", out, out_len)
-          + ngx_http_sandbox_output_len("stderr", err, err_len) + 1;
+    /* ,"ENC":"base64","KEY": and the value */
+
+    for (i = 0; i < n; i++) {
+        blobs[i].utf8 = sbx_utf8_valid(blobs[i].data, blobs[i].len);
+        len += ngx_strlen(blobs[i].encoding_key) + ngx_strlen(blobs[i].key)
+               + sizeof(",\"\":\"base64\",\"\":") - 1
+               + (blobs[i].utf8
+                  ? sbx_json_escaped_len(blobs[i].data, blobs[i].len)
+                  : sbx_base64_len(blobs[i].len) + 2);
+    }
 
     b = ngx_create_temp_buf(r->pool, len);
 
     if (b != NULL) {
-        b->last = ngx_cpymem(b->last, s, n);
-        b->last = ngx_http_sandbox_output(b->last, "stdout", out, out_len);
-        b->last = ngx_http_sandbox_output(b->last, "stderr", err, err_len);
+        b->last = ngx_cpymem(b->last, s, head);
+
+        for (i = 0; i < n; i++) {
+            b->last = ngx_sprintf(b->last, "%s\"%s\":\"%s\",\"%s\":",
+                                  head > 1 || i > 0 ? "," : "",
+                                  blobs[i].encoding_key,
+                                  blobs[i].utf8 ? "utf8" : "base64",
+                                  blobs[i].key);
+
+            if (blobs[i].utf8) {
+                b->last = sbx_json_escape(b->last, blobs[i].data,
+                                          blobs[i].len);
+                continue;
+            }
+
+            *b->last++ = '"';
+            b->last = sbx_base64_encode(b->last, blobs[i].data,
+                                        blobs[i].len);
+            *b->last++ = '"';
+        }
+
         *b->last++ = '}';
     }
 
     cJSON_free(s);
 
     return b;
-}
-
-
-static size_t
-ngx_http_sandbox_output_len(const char *name, u_char *data, size_t len)
-{
-    size_t  n;
-
-    /* ,"NAME_encoding":"base64","NAME": */
-
-    n = 2 * ngx_strlen(name) + sizeof(",\"_encoding\":\"base64\",\"\":") - 1;
-
-    if (sbx_utf8_valid(data, len)) {
-        return n + sbx_json_escaped_len(data, len);
-    }
-
-    return n + sbx_base64_len(len) + 2;
-}
-
-
-static u_char *
-ngx_http_sandbox_output(u_char *p, const char *name, u_char *data, size_t len)
-{
-    ngx_uint_t  utf8;
-
-    utf8 = sbx_utf8_valid(data, len);
-
-    p = ngx_sprintf(p, ",\"%s_encoding\":\"%s\",\"%s\":", name,
-                    utf8 ? "utf8" : "base64", name);
-
-    if (utf8) {
-        return sbx_json_escape(p, data, len);
-    }
-
-    *p++ = '"';
-    p = sbx_base64_encode(p, data, len);
-    *p++ = '"';
-
-    return p;
 }
 
 
@@ -684,7 +675,7 @@ ngx_http_sandbox_session_json(cJSON *session)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_add_time(cJSON *to, cJSON *from, const char *name)
 {
     cJSON     *t;

@@ -24,11 +24,8 @@ static ngx_int_t ngx_http_sandbox_method_not_allowed(ngx_http_request_t *r,
 static void ngx_http_sandbox_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sandbox_dispatch(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
-static ngx_int_t ngx_http_sandbox_body(ngx_http_request_t *r, ngx_str_t *body);
 
 static ngx_int_t ngx_http_sandbox_args_none(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
-static ngx_int_t ngx_http_sandbox_args_session_id(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 static ngx_int_t ngx_http_sandbox_args_session_create(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
@@ -60,6 +57,19 @@ static ngx_http_sandbox_route_t  ngx_http_sandbox_routes[] = {
 
     { NGX_HTTP_POST, ngx_string("/execute"), "exec", 0,
       ngx_http_sandbox_args_execute, ngx_http_sandbox_render_exec },
+
+    { NGX_HTTP_GET, ngx_string("/sessions/*/workspace"), "file.list", 0,
+      ngx_http_sandbox_args_ws_list, ngx_http_sandbox_render_ws_list },
+
+    { NGX_HTTP_DELETE, ngx_string("/sessions/*/workspace"), "file.delete", 0,
+      ngx_http_sandbox_args_ws_delete, ngx_http_sandbox_render_deleted },
+
+    { NGX_HTTP_GET, ngx_string("/sessions/*/workspace/content"), "file.read",
+      0, ngx_http_sandbox_args_ws_read, ngx_http_sandbox_render_ws_read },
+
+    { NGX_HTTP_PUT, ngx_string("/sessions/*/workspace/content"),
+      "file.write", 0, ngx_http_sandbox_args_ws_write,
+      ngx_http_sandbox_render_ws_written },
 
     { 0, ngx_null_string, NULL, 0, NULL, NULL }
 };
@@ -129,7 +139,7 @@ ngx_http_sandbox_handler(ngx_http_request_t *r)
                                      "no such endpoint");
     }
 
-    if (r->method != NGX_HTTP_POST) {
+    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT))) {
         rc = ngx_http_discard_request_body(r);
 
         if (rc != NGX_OK) {
@@ -265,33 +275,43 @@ ngx_http_sandbox_relative_path(ngx_http_request_t *r, ngx_str_t *path)
 }
 
 
+/*
+ * A route path matches literally, but for its '*': one non-empty path
+ * segment, the id.
+ */
+
 static ngx_uint_t
 ngx_http_sandbox_path_match(ngx_str_t *pattern, ngx_str_t *path,
     ngx_str_t *id)
 {
-    size_t  prefix;
+    u_char  *star;
+    size_t   prefix, suffix;
 
     id->len = 0;
     id->data = NULL;
 
-    if (pattern->data[pattern->len - 1] != '*') {
+    star = ngx_strlchr(pattern->data, pattern->data + pattern->len, '*');
+
+    if (star == NULL) {
         return pattern->len == path->len
                && ngx_strncmp(pattern->data, path->data, path->len) == 0;
     }
 
-    prefix = pattern->len - 1;
+    prefix = star - pattern->data;
+    suffix = pattern->len - prefix - 1;
 
-    if (path->len <= prefix
+    if (path->len <= prefix + suffix
         || ngx_strncmp(pattern->data, path->data, prefix) != 0
-        || ngx_strlchr(path->data + prefix, path->data + path->len, '/'))
+        || ngx_strncmp(star + 1, path->data + path->len - suffix, suffix)
+           != 0)
     {
         return 0;
     }
 
     id->data = path->data + prefix;
-    id->len = path->len - prefix;
+    id->len = path->len - prefix - suffix;
 
-    return 1;
+    return ngx_strlchr(id->data, id->data + id->len, '/') == NULL;
 }
 
 
@@ -363,7 +383,7 @@ ngx_http_sandbox_args_none(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_args_session_id(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args)
 {
@@ -452,7 +472,7 @@ ngx_http_sandbox_refused(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
  * file nginx wrote it to.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_body(ngx_http_request_t *r, ngx_str_t *body)
 {
     u_char       *p;

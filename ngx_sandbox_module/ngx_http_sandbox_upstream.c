@@ -90,7 +90,8 @@ ngx_http_sandbox_upstream_start(ngx_http_request_t *r,
 
 
 /*
- * Encodes the op request frame: {"id", "op", "user", "args"} and no body.
+ * Encodes the op request frame: {"id", "op", "user", "args"}, and the body
+ * the route set (ctx->req_body), which follows the header unchanged.
  */
 
 static ngx_int_t
@@ -151,7 +152,8 @@ ngx_http_sandbox_frame(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    sbx_frame_encode_prefix(b->last, SBX_FRAME_REQUEST, (uint32_t) len, 0);
+    sbx_frame_encode_prefix(b->last, SBX_FRAME_REQUEST, (uint32_t) len,
+                            (uint32_t) ctx->req_body_len);
     b->last = ngx_cpymem(b->last + SBX_FRAME_PREFIX_LEN, json, len);
 
     cJSON_free(json);
@@ -198,12 +200,52 @@ ngx_http_sandbox_request_id(ngx_http_request_t *r)
 }
 
 
+/*
+ * Links fresh copies of the body's buffers after the frame's header: a
+ * retry on the next server sends them again from their start.
+ */
+
+static ngx_int_t
+ngx_http_sandbox_link_body(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *in, *cl, **ll;
+
+    ll = &ctx->request->next;
+
+    for (in = ctx->req_body; in; in = in->next) {
+        b = ngx_calloc_buf(r->pool);
+        cl = ngx_alloc_chain_link(r->pool);
+
+        if (b == NULL || cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(b, in->buf, sizeof(ngx_buf_t));
+        b->last_buf = 0;
+        b->last_in_chain = 0;
+
+        cl->buf = b;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    *ll = NULL;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_sandbox_create_request(ngx_http_request_t *r)
 {
     ngx_http_sandbox_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sandbox_module);
+
+    if (ngx_http_sandbox_link_body(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     r->upstream->request_bufs = ctx->request;
 
@@ -219,6 +261,11 @@ ngx_http_sandbox_reinit_request(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_sandbox_module);
 
     ctx->request->buf->pos = ctx->request->buf->start;
+
+    if (ngx_http_sandbox_link_body(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ctx->prefix_len = 0;
     ctx->last_byte_seen = 0;
     ctx->payload = NULL;

@@ -108,6 +108,56 @@ sbx_user_id_valid(const char *p, size_t len)
 }
 
 
+const char *
+sbx_ws_path_check(const char *p, size_t len, int allow_root)
+{
+    const char  *c, *end, *slash;
+    size_t       n;
+
+    if (len == 1 && p[0] == '.' && allow_root) {
+        return NULL;
+    }
+
+    if (len == 0 || len > SBX_WS_PATH_MAX) {
+        return "must be 1..4096 bytes";
+    }
+
+    if (memchr(p, '\0', len) != NULL) {
+        return "must not contain NUL";
+    }
+
+    if (p[0] == '/') {
+        return "must be relative to /workspace";
+    }
+
+    end = p + len;
+
+    for (c = p; c <= end; c = slash + 1) {
+        slash = memchr(c, '/', (size_t) (end - c));
+        if (slash == NULL) {
+            slash = end;
+        }
+
+        n = (size_t) (slash - c);
+
+        if (n == 0) {
+            return "must not have empty components";
+        }
+
+        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+        {
+            return "must not have \".\" or \"..\" components";
+        }
+
+        if (n > SBX_WS_NAME_MAX) {
+            return "must not have components over 255 bytes";
+        }
+    }
+
+    return NULL;
+}
+
+
 int
 sbx_env_name_valid(const char *p, size_t len)
 {

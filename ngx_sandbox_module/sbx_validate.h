@@ -25,6 +25,8 @@
 #define SBX_ENV_MAX            128
 #define SBX_ENV_NAME_MAX       256
 #define SBX_ENV_VALUE_MAX      32768
+#define SBX_WS_PATH_MAX        4096
+#define SBX_WS_NAME_MAX        255
 
 
 typedef struct {
@@ -52,6 +54,14 @@ typedef struct {
 int sbx_session_id_valid(const char *p, size_t len);
 int sbx_user_id_valid(const char *p, size_t len);
 int sbx_env_name_valid(const char *p, size_t len);
+
+/*
+ * A workspace path: relative to /workspace, 1..SBX_WS_PATH_MAX bytes of
+ * components of 1..SBX_WS_NAME_MAX bytes, none empty, "." or "..", no NUL.
+ * With allow_root, "." alone names /workspace itself.  Returns NULL when
+ * valid, else what is wrong.
+ */
+const char *sbx_ws_path_check(const char *p, size_t len, int allow_root);
 
 /* Non-zero when the JSON text holds a NUL byte or a \u0000 escape. */
 int sbx_json_has_nul(const char *p, size_t len);

@@ -20,6 +20,8 @@ use Time::HiRes qw(time sleep);
 my $TMP = tempdir('sbx-t045-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 chmod 0755, $TMP;    # nginx's workers reach the socket in it
 my $SECOND_SOCK = "$TMP/sandboxd.sock";
+# agent_dir may not sit below a directory others may write (/tmp)
+my $AGENT2 = "$ENV{SBX_AGENT_DIR}-t045";
 my $SECOND_PID;
 
 start_nginx(config => <<"END");
@@ -174,9 +176,21 @@ is(run('echo ok')->{json}{via}, 'agent', 'and the agent still serves');
 
 # ------------------------------------------------------ a killed or hung agent
 
-run('kill -9 1');
+run('kill -9 1; kill -TERM 1');
+my $forge = <<'PY';
+import ctypes, struct
+# rt_sigqueueinfo(1, SIGTERM, {signo 15, code SI_QUEUE, pid 0, uid 1000})
+info = struct.pack('iiiiII', 15, 0, -1, 0, 0, 1000).ljust(128, b'\0')
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.syscall(129, 1, 15, ctypes.c_char_p(info)), ctypes.get_errno())
+PY
+$r = run("python3 -c \"\$FORGE\"", env => { FORGE => $forge });
+is($r->{json}{stdout}, "0 0\n",
+   'a SIGTERM with a forged sender pid of 0 reaches PID 1')
+    or diag explain $r->{json};
 $r = run('echo alive');
-is($r->{json}{stdout}, "alive\n", 'kill -9 1 from inside does nothing');
+is($r->{json}{stdout}, "alive\n",
+   'and neither it nor kill -9 1 or kill -TERM 1 from inside stops it');
 is($r->{json}{via}, 'agent', 'the agent is still there');
 
 $r = run('kill -9 $PPID; sleep 5');
@@ -293,7 +307,7 @@ is($r->{json}{stdout}, "three\n", 'correctly');
 is($r->{json}{cpu_ms}, undef, 'without usage figures');
 $r = api('POST', '/second/execute',
          { command => 'cat', session_id => $sid2, stdin => 'x' });
-is($r->{status}, 502, 'stdin needs the agent');
+is($r->{status}, 503, 'stdin needs the agent');
 like($r->{json}{error}{message}, qr/"stdin" needs/, 'and says so');
 
 $r = api('POST', '/second/execute',
@@ -309,9 +323,9 @@ is($r->{json}{via}, 'docker',
    'agent on again: a container made without one still has none');
 
 my $name2 = container_name('t045', $sid2);
-ok(-d "$TMP/agent/t045/$name2", 'the channel directory exists');
+ok(-d "$AGENT2/t045/$name2", 'the channel directory exists');
 is(api('DELETE', "/second/sessions/$sid2")->{status}, 204, 'delete');
-ok(!-e "$TMP/agent/t045/$name2", 'and the channel directory is gone');
+ok(!-e "$AGENT2/t045/$name2", 'and the channel directory is gone');
 api('DELETE', "/second/sessions/$sid2-b");
 stop_second();
 
@@ -332,7 +346,7 @@ sub start_second {
                 SANDBOXD_LISTEN_TCP => '',
                 SANDBOXD_INSTANCE => 't045',
                 SANDBOXD_REDIS_PREFIX => 't045:',
-                SANDBOXD_AGENT_DIR => "$TMP/agent",
+                SANDBOXD_AGENT_DIR => $AGENT2,
                 SANDBOXD_CLEANUP_INTERVAL => '0',
                 SANDBOXD_PID_FILE => '',
                 SANDBOXD_LOG_FILE => '',
@@ -386,4 +400,5 @@ END {
                                  . uri_escape($filters))->{json} // [];
     docker_api('DELETE', "/containers/$_->{Id}?force=true&v=true")
         for @$list;
+    system('rm', '-rf', $AGENT2);
 }

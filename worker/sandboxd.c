@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,12 +147,35 @@ sbx_cleanup_once(const sbx_config_t *conf)
 }
 
 
+/*
+ * Every agent channel holds a few descriptors for the life of its
+ * container: the soft limit goes up to the hard one.
+ */
+static void
+sbx_raise_nofile(void)
+{
+    struct rlimit  rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void) setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        sbx_log_info("file descriptors: up to %llu",
+                     (unsigned long long) rl.rlim_cur);
+    }
+}
+
+
 static int
 sbx_serve(const sbx_config_t *conf)
 {
     char             err[1024];
     struct timespec  deadline;
     int              left;
+
+    sbx_raise_nofile();
 
     if (sbx_server_listen(conf, err, sizeof(err)) != SBX_OK) {
         sbx_log_error("%s", err);

@@ -36,6 +36,9 @@
 #define SBX_AGENT_BACKLOG     16
 #define SBX_AGENT_BIN_NAME    "sbx-agent"
 #define SBX_AGENT_EVENTS      32
+#define SBX_AGENT_ACCEPTS     8     /* per channel and wake-up */
+#define SBX_AGENT_REFUSALS    32    /* per channel and second: muted */
+#define SBX_AGENT_MUTE_MS     250
 
 
 typedef struct sbx_agent_chan_s  sbx_agent_chan_t;
@@ -51,6 +54,9 @@ struct sbx_agent_chan_s {
     int                spares[SBX_AGENT_SPARES_MAX];
     unsigned           nspares;
     unsigned long      refused;
+    unsigned           refused_now;   /* in the second of refused_at */
+    int64_t            refused_at;
+    int64_t            muted_until;   /* not watched until then, or 0 */
 };
 
 
@@ -75,15 +81,29 @@ sbx_agent_errf(char *err, size_t errlen, const char *what, const char *path)
 
 
 /*
- * Makes the directory path (and its parents) and checks that it is a
- * directory of this user that nobody else may write: the agents' sockets
- * and binary live in it.
+ * Whether st is a directory nobody but root and this user may change: a
+ * path through it cannot be swapped under sandboxd.
+ */
+static int
+sbx_agent_dir_safe(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode)
+           && (st->st_uid == 0 || st->st_uid == geteuid())
+           && !(st->st_mode & 022);
+}
+
+
+/*
+ * Makes the directory path (and its parents) and checks every component:
+ * the agents' sockets and binary live in it, and Docker mounts them by
+ * path.
  */
 static int
 sbx_agent_mkdirs(const char *path, char *err, size_t errlen)
 {
     char         buf[PATH_MAX], *p;
     struct stat  st;
+    int          last;
 
     if (snprintf(buf, sizeof(buf), "%s", path) >= (int) sizeof(buf)) {
         snprintf(err, errlen, "agent_dir: path too long");
@@ -95,42 +115,32 @@ sbx_agent_mkdirs(const char *path, char *err, size_t errlen)
             continue;
         }
 
-        if (*p == '/' && p[1] == '\0') {
-            *p = '\0';
+        last = *p == '\0' || p[1] == '\0';
+        *p = '\0';
+
+        if (mkdir(buf, last ? 0711 : 0755) != 0 && errno != EEXIST) {
+            sbx_agent_errf(err, errlen, "cannot create", buf);
+            return SBX_ERR;
         }
 
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                sbx_agent_errf(err, errlen, "cannot create", buf);
-                return SBX_ERR;
-            }
-            *p = '/';
-            continue;
+        if (lstat(buf, &st) != 0) {
+            sbx_agent_errf(err, errlen, "cannot stat", buf);
+            return SBX_ERR;
         }
 
-        break;
-    }
+        if (!sbx_agent_dir_safe(&st)) {
+            snprintf(err, errlen, "agent_dir: %s must be a directory of "
+                     "root or sandboxd's user that no one else may write",
+                     buf);
+            return SBX_ERR;
+        }
 
-    if (mkdir(buf, 0711) != 0 && errno != EEXIST) {
-        sbx_agent_errf(err, errlen, "cannot create", buf);
-        return SBX_ERR;
-    }
+        if (last) {
+            return SBX_OK;
+        }
 
-    if (lstat(buf, &st) != 0) {
-        sbx_agent_errf(err, errlen, "cannot stat", buf);
-        return SBX_ERR;
+        *p = '/';
     }
-
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()
-        || (st.st_mode & 022))
-    {
-        snprintf(err, errlen, "agent_dir: %s must be a directory owned by "
-                 "sandboxd's user that no one else may write", buf);
-        return SBX_ERR;
-    }
-
-    return SBX_OK;
 }
 
 
@@ -361,47 +371,114 @@ sbx_agent_watch(sbx_agent_chan_t *chan)
 
 
 /*
- * Accepts what is pending on a channel (the mutex is held): connections
- * from the agent become idle connections, others are closed.  Returns
- * SBX_ERR when out of descriptors.
+ * Stops watching a channel that refuses connections in a loop: whatever
+ * the sandbox does, the accepting thread, and the mutex every session
+ * needs, stay free.  sbx_agent_unmute() watches it again.
+ */
+static void
+sbx_agent_refused(sbx_agent_chan_t *chan, long pid)
+{
+    int64_t  now;
+
+    /* the count doubles between log lines: a loop cannot flood it */
+    if ((chan->refused & (chan->refused + 1)) == 0) {
+        sbx_log_warn("agent channel of container %s: refused a "
+                     "connection from pid %ld (%lu so far)", chan->name,
+                     pid, chan->refused + 1);
+    }
+
+    chan->refused++;
+
+    now = sbx_time_mono_ms();
+
+    if (now - chan->refused_at >= 1000) {
+        chan->refused_at = now;
+        chan->refused_now = 0;
+    }
+
+    if (++chan->refused_now >= SBX_AGENT_REFUSALS && chan->muted_until == 0)
+    {
+        (void) epoll_ctl(sbx_agent_epfd, EPOLL_CTL_DEL, chan->listen_fd,
+                         NULL);
+        chan->muted_until = now + SBX_AGENT_MUTE_MS;
+    }
+}
+
+
+/*
+ * Accepts a few of the connections pending on a channel (the mutex is
+ * held; the rest wait for the next wake-up): those from the agent become
+ * idle connections, others are closed.  Returns the number kept, or -1
+ * when out of descriptors.
  */
 static int
 sbx_agent_accept(sbx_agent_chan_t *chan)
 {
     struct ucred  cred;
     socklen_t     len;
-    int           fd;
+    int           fd, i, kept;
 
-    for ( ;; ) {
+    kept = 0;
+
+    for (i = 0; i < SBX_AGENT_ACCEPTS && chan->muted_until == 0; i++) {
         fd = accept4(chan->listen_fd, NULL, NULL,
                      SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
             }
-            return errno == EMFILE || errno == ENFILE ? SBX_ERR : SBX_OK;
+            return errno == EMFILE || errno == ENFILE ? -1 : kept;
         }
 
         len = sizeof(cred);
+        cred.pid = 0;
 
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0
+        if (chan->attached && chan->pid > 0
+            && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0
             && cred.pid == chan->pid
             && chan->nspares < SBX_AGENT_SPARES_MAX)
         {
             chan->spares[chan->nspares++] = fd;
+            kept++;
             continue;
         }
 
-        /* the count doubles between log lines: a loop cannot flood it */
-        if ((chan->refused & (chan->refused + 1)) == 0) {
-            sbx_log_warn("agent channel of container %s: refused a "
-                         "connection from pid %ld (%lu so far)", chan->name,
-                         (long) cred.pid, chan->refused + 1);
-        }
-
-        chan->refused++;
+        sbx_agent_refused(chan, (long) cred.pid);
         close(fd);
     }
+
+    return kept;
+}
+
+
+/* Watches muted channels again; the next wake-up, in ms, or -1. */
+static int
+sbx_agent_unmute(void)
+{
+    sbx_agent_chan_t  *c;
+    int64_t            now, next;
+
+    now = sbx_time_mono_ms();
+    next = -1;
+
+    for (c = sbx_agent_chans; c != NULL; c = c->next) {
+        if (c->muted_until == 0) {
+            continue;
+        }
+
+        if (c->muted_until <= now) {
+            c->muted_until = 0;
+            c->refused_now = 0;
+            (void) sbx_agent_watch(c);
+            continue;
+        }
+
+        if (next < 0 || c->muted_until - now < next) {
+            next = c->muted_until - now;
+        }
+    }
+
+    return (int) next;
 }
 
 
@@ -410,12 +487,14 @@ sbx_agent_thread(void *data)
 {
     struct epoll_event   evs[SBX_AGENT_EVENTS];
     sbx_agent_chan_t    *chan;
-    int                  i, n, starved;
+    int                  i, n, kept, added, starved, wait_ms;
 
     (void) data;
 
+    wait_ms = -1;
+
     for ( ;; ) {
-        n = epoll_wait(sbx_agent_epfd, evs, SBX_AGENT_EVENTS, -1);
+        n = epoll_wait(sbx_agent_epfd, evs, SBX_AGENT_EVENTS, wait_ms);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -426,6 +505,7 @@ sbx_agent_thread(void *data)
         }
 
         starved = 0;
+        added = 0;
 
         pthread_mutex_lock(&sbx_agent_mutex);
 
@@ -436,12 +516,18 @@ sbx_agent_thread(void *data)
             }
 
             chan = sbx_agent_find_listener(evs[i].data.fd);
-            if (chan != NULL && sbx_agent_accept(chan) != SBX_OK) {
-                starved = 1;
-            }
+            kept = chan != NULL ? sbx_agent_accept(chan) : 0;
+
+            starved |= kept < 0;
+            added |= kept > 0;
         }
 
-        pthread_cond_broadcast(&sbx_agent_cond);
+        wait_ms = sbx_agent_unmute();
+
+        if (added) {
+            pthread_cond_broadcast(&sbx_agent_cond);
+        }
+
         pthread_mutex_unlock(&sbx_agent_mutex);
 
         if (starved) {
@@ -490,6 +576,8 @@ sbx_agent_start_thread(char *err, size_t errlen)
 int
 sbx_agent_start(const sbx_config_t *conf, char *err, size_t errlen)
 {
+    struct stat  st;
+
     if (strcmp(conf->agent, "off") == 0) {
         sbx_log_info("agent off: commands run through docker exec");
         return SBX_OK;
@@ -512,8 +600,11 @@ sbx_agent_start(const sbx_config_t *conf, char *err, size_t errlen)
 
     sbx_agent_inst_fd = open(sbx_agent_inst_path, O_RDONLY | O_DIRECTORY
                                                   | O_NOFOLLOW | O_CLOEXEC);
-    if (sbx_agent_inst_fd < 0) {
-        sbx_agent_errf(err, errlen, "cannot open", sbx_agent_inst_path);
+    if (sbx_agent_inst_fd < 0 || fstat(sbx_agent_inst_fd, &st) != 0
+        || !sbx_agent_dir_safe(&st))
+    {
+        sbx_agent_errf(err, errlen, "cannot open safely",
+                       sbx_agent_inst_path);
         return SBX_ERR;
     }
 
@@ -740,7 +831,8 @@ sbx_agent_sweep(const char **keep)
         return;
     }
 
-    fd = dup(sbx_agent_inst_fd);
+    /* its own descriptor: a dup() would share the offset of the last pass */
+    fd = openat(sbx_agent_inst_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     d = fd >= 0 ? fdopendir(fd) : NULL;
 
     if (d == NULL) {

@@ -59,7 +59,7 @@ sbx_exec_run(sbx_ctx_t *ctx, const sbx_exec_req_t *req,
     }
 
     if (req->stdin_data != NULL) {
-        sbx_error_set(err, SBX_E_AGENT_FAILED, "\"stdin\" needs the "
+        sbx_error_set(err, SBX_E_AGENT_UNAVAILABLE, "\"stdin\" needs the "
                       "sandbox's agent, which does not answer in this "
                       "session");
         return SBX_ERR;

@@ -100,7 +100,7 @@ sbx_kv_number(const sbx_kv_t *kv, uint64_t max, uint64_t *out)
 
         d = (unsigned) (kv->value[i] - '0');
 
-        if (v > (max - d) / 10) {
+        if (d > max || v > (max - d) / 10) {
             return -1;
         }
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "sbx_log.h"
-#include "sbx_ops.h"
+#include "sbx_op.h"
 #include "sbx_session.h"
 
 
@@ -21,21 +21,9 @@
 
 
 typedef struct {
-    const char  *user;
-    const char  *session_id;    /* for the log line */
-    cJSON       *args;
-    cJSON       *result;        /* the op fills it */
-    int64_t      started_ms;
-} sbx_op_req_t;
-
-
-typedef int (*sbx_op_handler_pt)(sbx_ctx_t *ctx, sbx_op_req_t *req,
-    sbx_response_t *resp, sbx_error_t *err);
-
-
-typedef struct {
     const char         *name;
     int                 needs_user;
+    int                 takes_body;
     sbx_op_handler_pt   handler;
 } sbx_op_t;
 
@@ -57,14 +45,18 @@ static int sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req,
 
 
 static const sbx_op_t  sbx_ops[] = {
-    { "ping", 0, sbx_op_ping },
-    { "ready", 0, sbx_op_ready },
-    { "session.create", 1, sbx_op_session_create },
-    { "session.get", 1, sbx_op_session_get },
-    { "session.list", 1, sbx_op_session_list },
-    { "session.delete", 1, sbx_op_session_delete },
-    { "exec", 1, sbx_op_exec },
-    { NULL, 0, NULL }
+    { "ping", 0, 0, sbx_op_ping },
+    { "ready", 0, 0, sbx_op_ready },
+    { "session.create", 1, 0, sbx_op_session_create },
+    { "session.get", 1, 0, sbx_op_session_get },
+    { "session.list", 1, 0, sbx_op_session_list },
+    { "session.delete", 1, 0, sbx_op_session_delete },
+    { "exec", 1, 0, sbx_op_exec },
+    { "file.list", 1, 0, sbx_op_file_list },
+    { "file.read", 1, 0, sbx_op_file_read },
+    { "file.write", 1, 1, sbx_op_file_write },
+    { "file.delete", 1, 0, sbx_op_file_delete },
+    { NULL, 0, 0, NULL }
 };
 
 
@@ -73,6 +65,7 @@ sbx_response_free(sbx_response_t *resp)
 {
     cJSON_Delete(resp->header);
     sbx_exec_result_free(&resp->exec);
+    free(resp->owned);
     memset(resp, 0, sizeof(*resp));
 }
 
@@ -126,8 +119,7 @@ sbx_ops_has_nul_escape(const char *p, size_t len)
 }
 
 
-/* Rejects any member of args not named in allowed. */
-static int
+int
 sbx_ops_check_args(cJSON *args, const char **allowed, sbx_error_t *err)
 {
     cJSON        *a;
@@ -151,11 +143,7 @@ sbx_ops_check_args(cJSON *args, const char **allowed, sbx_error_t *err)
 }
 
 
-/*
- * Reads args.session_id: *out is NULL when absent and optional.  Checks
- * the protocol's syntax.
- */
-static int
+int
 sbx_ops_session_arg(sbx_op_req_t *req, int required, const char **out,
     sbx_error_t *err)
 {
@@ -743,7 +731,7 @@ sbx_ops_log(const char *opname, sbx_op_req_t *req, int64_t started,
 
 void
 sbx_ops_handle(sbx_ctx_t *ctx, const char *header, size_t header_len,
-    uint32_t body_len, sbx_response_t *resp)
+    const char *body, size_t body_len, sbx_response_t *resp)
 {
     const sbx_op_t  *op;
     const char      *id;
@@ -779,11 +767,14 @@ sbx_ops_handle(sbx_ctx_t *ctx, const char *header, size_t header_len,
 
     sbx_error_set(&err, SBX_E_INTERNAL, "internal error");
 
-    if (body_len != 0) {
+    if (body_len != 0 && !op->takes_body) {
         sbx_error_set(&err, SBX_E_INVALID_ARGUMENT,
                       "this operation takes no body");
         goto failed;
     }
+
+    req.body = body;
+    req.body_len = body_len;
 
     if (sbx_ops_has_nul_escape(header, header_len)) {
         sbx_error_set(&err, SBX_E_INVALID_ARGUMENT,

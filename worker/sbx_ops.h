@@ -26,17 +26,18 @@ typedef struct {
     struct iovec        body[2];
     size_t              nbody;
     sbx_exec_result_t   exec;       /* owns the body of an exec */
+    void               *owned;      /* or owns it (freed with it) */
     int                 close;      /* close the connection after it */
 } sbx_response_t;
 
 
 /*
- * Handles one request frame: header_len bytes of JSON header, and the
- * length of a body that was already read and discarded.  Always fills
- * resp; resp->close asks for the connection to be closed.
+ * Handles one request frame: header_len bytes of JSON header and its
+ * body.  Always fills resp; resp->close asks for the connection to be
+ * closed.
  */
 void sbx_ops_handle(sbx_ctx_t *ctx, const char *header, size_t header_len,
-    uint32_t body_len, sbx_response_t *resp);
+    const char *body, size_t body_len, sbx_response_t *resp);
 
 /* An error response (id may be NULL). */
 void sbx_ops_error_response(sbx_response_t *resp, const char *id,

@@ -29,7 +29,6 @@
 #define SBX_FRAME_READ_MS    30000
 #define SBX_SEND_TIMEOUT_S   30
 #define SBX_THREAD_STACK     (1024 * 1024)
-#define SBX_DISCARD_BUF      65536
 #define SBX_REFUSE_MAX       64          /* lingering busy answers */
 #define SBX_REFUSE_STACK     (128 * 1024)
 
@@ -307,37 +306,6 @@ sbx_conn_read(int fd, void *buf, size_t n, int timeout_ms)
 }
 
 
-/* Reads and drops n bytes. */
-static int
-sbx_conn_discard(int fd, uint32_t n)
-{
-    char    *buf;
-    size_t   chunk;
-    int      rc;
-
-    buf = malloc(SBX_DISCARD_BUF);
-    if (buf == NULL) {
-        return SBX_ERR;
-    }
-
-    rc = SBX_OK;
-
-    while (n > 0 && rc == SBX_OK) {
-        chunk = n < SBX_DISCARD_BUF ? n : SBX_DISCARD_BUF;
-        if (sbx_conn_read(fd, buf, chunk, SBX_FRAME_READ_MS)
-            != (ssize_t) chunk)
-        {
-            rc = SBX_ERR;
-        }
-        n -= (uint32_t) chunk;
-    }
-
-    free(buf);
-
-    return rc;
-}
-
-
 /* writev(2) of all of iov, resuming after partial writes and EINTR. */
 static int
 sbx_conn_writev(int fd, struct iovec *iov, int iovcnt)
@@ -454,7 +422,7 @@ sbx_conn_frame(sbx_ctx_t *ctx, int fd, const uint8_t *prefix_bytes)
     sbx_frame_prefix_t  p;
     sbx_frame_rc_e      frc;
     sbx_response_t      resp;
-    char               *header;
+    char               *header, *body;
     int                 rc;
 
     frc = sbx_frame_decode_prefix(prefix_bytes, SBX_FRAME_REQUEST,
@@ -471,21 +439,29 @@ sbx_conn_frame(sbx_ctx_t *ctx, int fd, const uint8_t *prefix_bytes)
     }
 
     header = malloc(p.header_len);
-    if (header == NULL) {
+    body = p.body_len ? malloc(p.body_len) : NULL;
+
+    if (header == NULL || (p.body_len && body == NULL)) {
+        free(header);
+        free(body);
         (void) sbx_conn_error(fd, NULL, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
     }
 
     if (sbx_conn_read(fd, header, p.header_len, SBX_FRAME_READ_MS)
         != (ssize_t) p.header_len
-        || sbx_conn_discard(fd, p.body_len) != SBX_OK)
+        || (p.body_len
+            && sbx_conn_read(fd, body, p.body_len, SBX_FRAME_READ_MS)
+               != (ssize_t) p.body_len))
     {
         free(header);
+        free(body);
         return SBX_ERR;
     }
 
-    sbx_ops_handle(ctx, header, p.header_len, p.body_len, &resp);
+    sbx_ops_handle(ctx, header, p.header_len, body, p.body_len, &resp);
     free(header);
+    free(body);
 
     rc = sbx_conn_respond(fd, &resp);
     if (resp.close) {

@@ -36,6 +36,9 @@
 #define SBX_E_SANDBOX_ERROR       "sandbox_error"
 #define SBX_E_SESSION_LOST        "session_lost"
 #define SBX_E_AGENT_FAILED        "agent_failed"
+#define SBX_E_AGENT_UNAVAILABLE   "agent_unavailable"
+#define SBX_E_TOO_LARGE           "too_large"
+#define SBX_E_NO_SPACE            "no_space"
 #define SBX_E_INTERNAL            "internal"
 
 #define SBX_CONTAINER_NAME_LEN  28      /* "sbx-" + 24 hex digits */

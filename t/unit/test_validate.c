@@ -205,6 +205,43 @@ test_session_create(void)
 }
 
 
+static void
+test_ws_paths(void)
+{
+    char  buf[4200];
+
+#define WS(p, root)  sbx_ws_path_check(p, sizeof(p) - 1, root)
+
+    ok(WS("a", 0) == NULL, "a plain name");
+    ok(WS("src/main.py", 0) == NULL, "a nested path");
+    ok(WS(".hidden/..x/x..", 0) == NULL, "dots inside names are fine");
+    ok(WS(".", 1) == NULL, "\".\" names the root where allowed");
+    ok(WS(".", 0) != NULL, "but not elsewhere");
+    ok(WS("", 0) != NULL, "empty");
+    ok(WS("/etc/passwd", 0) != NULL, "absolute");
+    ok(WS("..", 0) != NULL, "..");
+    ok(WS("a/../b", 0) != NULL, "a .. component");
+    ok(WS("a/..", 0) != NULL, "a trailing .. component");
+    ok(WS("./a", 0) != NULL, "a . component");
+    ok(WS("a//b", 0) != NULL, "an empty component");
+    ok(WS("a/", 0) != NULL, "a trailing slash");
+    ok(WS("a\0b", 0) != NULL, "a NUL");
+
+    memset(buf, 'x', 256);
+    ok(sbx_ws_path_check(buf, 255, 0) == NULL, "a 255-byte name");
+    ok(sbx_ws_path_check(buf, 256, 0) != NULL, "a 256-byte name");
+
+    memset(buf, 'a', sizeof(buf));
+    for (size_t i = 1; i < sizeof(buf); i += 2) {
+        buf[i] = '/';
+    }
+    ok(sbx_ws_path_check(buf, 4095, 0) == NULL, "a 4095-byte path");
+    ok(sbx_ws_path_check(buf, 4097, 0) != NULL, "a 4097-byte path");
+
+#undef WS
+}
+
+
 int
 main(void)
 {
@@ -213,6 +250,7 @@ main(void)
     test_allow_list();
     test_execute();
     test_session_create();
+    test_ws_paths();
 
     return done_testing();
 }

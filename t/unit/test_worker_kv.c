@@ -141,6 +141,10 @@ test_numbers(void)
     ok(NUM("18446744073709551616", UINT64_MAX) == -1, "2^64 overflows");
     ok(NUM("255", 255) == 0 && v == 255, "an exit code");
     ok(NUM("256", 255) == -1, "one past it");
+    ok(NUM("1", 1) == 0 && v == 1, "a flag");
+    ok(NUM("2", 1) == -1 && NUM("9", 1) == -1,
+       "a digit over a max below 9");
+    ok(NUM("0", 0) == 0 && NUM("1", 0) == -1, "max 0");
 
 #undef NUM
 }

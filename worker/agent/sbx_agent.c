@@ -4,7 +4,7 @@
  *
  * sbx-agent SOCKET: the in-container agent's PID 1.  It keeps
  * SBX_AGENT_SPARES idle connections open to sandboxd's unix socket, forks
- * a process that serves a connection (sbx_agent_exec.c) as soon as
+ * a process that serves a connection (sbx_agent_serve.c) as soon as
  * sandboxd writes a request on it, and opens a fresh one at once.  Every
  * connection is opened here, by PID 1 itself: sandboxd accepts a peer only
  * when SO_PEERCRED names the container's PID 1.  As the container's init
@@ -74,6 +74,9 @@ main(int argc, char **argv)
     if (sbx_agent_init(&a, argv[1]) != SBX_AGENT_OK) {
         return 1;
     }
+
+    /* once, inherited by every request */
+    sbx_agent_path_init();
 
     sbx_agent_loop(&a);
 }
@@ -310,9 +313,10 @@ sbx_agent_signals(sbx_agent_t *a)
          * docker stop comes from outside the pid namespace, so its sender
          * has no pid here (0).  The sandboxed code runs as our uid and can
          * signal us too: from it, the signal is ignored, as the kernel
-         * ignores its SIGKILL.
+         * ignores its SIGKILL.  Only kill() sends SI_USER: sigqueue()
+         * could forge a pid of 0, never that code.
          */
-        if (si.ssi_pid == 0) {
+        if (si.ssi_pid == 0 && si.ssi_code == SI_USER) {
             (void) kill(-1, SIGKILL);
             exit(0);
         }

@@ -2,12 +2,12 @@
 /*
  * Copyright (C) ngx_sandbox contributors
  *
- * The per-request process, forked by PID 1 with one connection: reads the
- * exec request, runs the command while it feeds its stdin and collects
- * its stdout and stderr (up to output_limit each, the rest read and
- * dropped), kills everything at the timeout, answers and exits.  The
- * command is over when its own process exits: what its pipes hold then is
- * read, and the background jobs it left keep running without them.
+ * The exec op, in the per-request process (sbx_agent_serve.c): runs the
+ * command while it feeds its stdin and collects its stdout and stderr (up
+ * to output_limit each, the rest read and dropped), kills everything at
+ * the timeout and answers.  The command is over when its own process
+ * exits: what its pipes hold then is read, and the background jobs it
+ * left keep running without them.
  */
 
 
@@ -18,7 +18,6 @@
 #include <unistd.h>
 #include <poll.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
@@ -26,8 +25,6 @@
 #include "sbx_kv.h"
 
 
-#define SBX_AGENT_READ_REQUEST_US     (10 * 1000000)
-#define SBX_AGENT_RESPONSE_HEADER_MAX 4096
 #define SBX_AGENT_CHUNK               65536
 
 
@@ -54,7 +51,6 @@ typedef struct {
 } sbx_agent_run_t;
 
 
-static void sbx_agent_serve_init(void);
 static int sbx_agent_run(sbx_agent_run_t *run, const sbx_agent_req_t *req,
     sbx_agent_error_t *err);
 static void sbx_agent_run_wait(sbx_agent_run_t *run);
@@ -66,63 +62,27 @@ static void sbx_agent_run_timeout(sbx_agent_run_t *run);
 static ssize_t sbx_agent_stream_read(sbx_agent_stream_t *s, size_t max);
 static void sbx_agent_stream_drain(sbx_agent_stream_t *s);
 static void sbx_agent_respond(int fd, const sbx_agent_run_t *run);
-static void sbx_agent_respond_error(int fd, const sbx_agent_error_t *err);
 
 
 /*
- * Serves the one request of connection fd and exits.  Whatever happens,
- * sandboxd gets a response or, when there is nobody to answer or nothing
- * to say (the request never came whole), the connection closes.
+ * Serves an exec request whose body (stdin) is read: runs the command and
+ * answers.  An error means that it did not start, and err says why.
  */
-_Noreturn void
-sbx_agent_serve(int fd)
+int
+sbx_agent_exec(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
 {
-    int64_t            deadline;
-    sbx_agent_req_t    req;
-    sbx_agent_run_t    run;
-    sbx_agent_error_t  err;
-    sbx_agent_frame_t  frame;
+    sbx_agent_req_t  req;
+    sbx_agent_run_t  run;
 
-    sbx_agent_serve_init();
-
-    deadline = sbx_agent_now_us() + SBX_AGENT_READ_REQUEST_US;
-
-    if (sbx_agent_read_frame(fd, deadline, &frame, &err) != SBX_AGENT_OK
-        || sbx_agent_request_parse(&req, &frame, &err) != SBX_AGENT_OK
-        || sbx_agent_run(&run, &req, &err) != SBX_AGENT_OK)
+    if (sbx_agent_request_parse(&req, frame, err) != SBX_AGENT_OK
+        || sbx_agent_run(&run, &req, err) != SBX_AGENT_OK)
     {
-        if (err.code != NULL) {
-            sbx_agent_respond_error(fd, &err);
-        }
-
-        _exit(0);
+        return SBX_AGENT_ERR;
     }
 
-    sbx_agent_respond(fd, &run);
+    sbx_agent_respond(frame->fd, &run);
 
-    _exit(0);
-}
-
-
-/*
- * PID 1's handlers and mask come with the fork: SIGTERM and SIGINT get
- * their default action back, SIGCHLD stays blocked for the signalfd, and
- * a command that closes its stdin early must not kill us with SIGPIPE.
- */
-static void
-sbx_agent_serve_init(void)
-{
-    sigset_t  mask;
-
-    (void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGPIPE, SIG_IGN);
-
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGCHLD);
-    (void) sigprocmask(SIG_SETMASK, &mask, NULL);
+    return SBX_AGENT_OK;
 }
 
 
@@ -455,20 +415,4 @@ sbx_agent_respond(int fd, const sbx_agent_run_t *run)
     body[1].iov_len = run->out[1].len;
 
     (void) sbx_agent_write_frame(fd, h.data, h.len, body, 2);
-}
-
-
-static void
-sbx_agent_respond_error(int fd, const sbx_agent_error_t *err)
-{
-    sbx_kv_buf_t  h;
-
-    sbx_kv_buf_init(&h, SBX_AGENT_RESPONSE_HEADER_MAX);
-    sbx_kv_add_str(&h, "status", "error");
-    sbx_kv_add_str(&h, "error", err->code);
-    sbx_kv_add_str(&h, "message", err->msg);
-
-    if (!h.failed) {
-        (void) sbx_agent_write_frame(fd, h.data, h.len, NULL, 0);
-    }
 }

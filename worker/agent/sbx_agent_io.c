@@ -3,8 +3,9 @@
  * Copyright (C) ngx_sandbox contributors
  *
  * The agent's small helpers: a monotonic clock, the error a caller owns,
- * and whole frames on a connection: a request read under a deadline (the
- * prefix checked by sbx_frame.c), a response written in full.
+ * and frames on a connection: a request's header read under a deadline
+ * (the prefix checked by sbx_frame.c), its body read whole or streamed, a
+ * response written in full.
  */
 
 
@@ -23,11 +24,14 @@
 
 
 #define SBX_AGENT_REQUEST_HEADER_MAX  (1024 * 1024)
-#define SBX_AGENT_REQUEST_BODY_MAX    (1024 * 1024)
+#define SBX_AGENT_BODY_IDLE_US        (10 * 1000000)
 
 
+static ssize_t sbx_agent_read_some(int fd, void *buf, size_t len,
+    int64_t deadline_us);
 static int sbx_agent_read_full(int fd, void *buf, size_t len,
     int64_t deadline_us);
+static int sbx_agent_writev_all(int fd, struct iovec *v, int niov);
 
 
 int64_t
@@ -86,22 +90,24 @@ sbx_agent_error_set(sbx_agent_error_t *err, const char *code,
 
 
 /*
- * Reads one request frame, header and body, before deadline_us.  A prefix
- * that breaks the protocol is a bad_request error; a peer that closes or
- * stays silent leaves err->code NULL (nobody to answer).  The caller owns
- * f->data.
+ * Reads the prefix and the header of a request before deadline_us, its
+ * body bounded by body_max (the largest any op takes; the op checks its
+ * own bound).  A prefix that breaks the protocol is a bad_request error;
+ * a peer that closes or stays silent leaves err->code NULL (nobody to
+ * answer).  The body stays on the connection, f->body_left bytes of it.
+ * The caller owns f->data.
  */
 int
-sbx_agent_read_frame(int fd, int64_t deadline_us, sbx_agent_frame_t *f,
-    sbx_agent_error_t *err)
+sbx_agent_read_header(int fd, int64_t deadline_us, uint32_t body_max,
+    sbx_agent_frame_t *f, sbx_agent_error_t *err)
 {
     uint8_t             prefix[SBX_FRAME_PREFIX_LEN];
-    size_t              len;
     sbx_frame_rc_e      rc;
     sbx_frame_prefix_t  p;
 
     err->code = NULL;
-    f->data = NULL;
+    memset(f, 0, sizeof(*f));
+    f->fd = fd;
 
     if (sbx_agent_read_full(fd, prefix, sizeof(prefix), deadline_us)
         != SBX_AGENT_OK)
@@ -110,30 +116,111 @@ sbx_agent_read_frame(int fd, int64_t deadline_us, sbx_agent_frame_t *f,
     }
 
     rc = sbx_frame_decode_prefix(prefix, SBX_FRAME_REQUEST,
-                                 SBX_AGENT_REQUEST_HEADER_MAX,
-                                 SBX_AGENT_REQUEST_BODY_MAX, &p);
+                                 SBX_AGENT_REQUEST_HEADER_MAX, body_max, &p);
     if (rc != SBX_FRAME_OK) {
         sbx_agent_error_set(err, SBX_AGENT_E_BAD_REQUEST, "%s",
                             sbx_frame_strerror(rc));
         return SBX_AGENT_ERR;
     }
 
-    len = (size_t) p.header_len + p.body_len;
-
-    f->data = malloc(len);
+    f->data = malloc(p.header_len);
     if (f->data == NULL) {
         sbx_agent_error_set(err, SBX_AGENT_E_INTERNAL, "out of memory");
         return SBX_AGENT_ERR;
     }
 
-    if (sbx_agent_read_full(fd, f->data, len, deadline_us) != SBX_AGENT_OK) {
-        free(f->data);
-        f->data = NULL;
+    if (sbx_agent_read_full(fd, f->data, p.header_len, deadline_us)
+        != SBX_AGENT_OK)
+    {
         return SBX_AGENT_ERR;
     }
 
     f->header_len = p.header_len;
     f->body_len = p.body_len;
+    f->body_left = p.body_len;
+
+    return SBX_AGENT_OK;
+}
+
+
+/* The whole body, before deadline_us, into f->data after the header. */
+int
+sbx_agent_read_body(sbx_agent_frame_t *f, int64_t deadline_us,
+    sbx_agent_error_t *err)
+{
+    uint8_t  *p;
+
+    err->code = NULL;
+
+    if (f->body_left == 0) {
+        return SBX_AGENT_OK;
+    }
+
+    p = realloc(f->data, (size_t) f->header_len + f->body_len);
+    if (p == NULL) {
+        sbx_agent_error_set(err, SBX_AGENT_E_INTERNAL, "out of memory");
+        return SBX_AGENT_ERR;
+    }
+
+    f->data = p;
+
+    if (sbx_agent_read_full(f->fd, p + f->header_len, f->body_len,
+                            deadline_us)
+        != SBX_AGENT_OK)
+    {
+        return SBX_AGENT_ERR;
+    }
+
+    f->body_left = 0;
+
+    return SBX_AGENT_OK;
+}
+
+
+/*
+ * Reads what comes next of a streamed body, at most len bytes: the count,
+ * 0 once the body is over, -1 when the peer closed or was silent for
+ * SBX_AGENT_BODY_IDLE_US (a deadline per read, not for the whole body: a
+ * big body on a slow disk takes what it takes).
+ */
+ssize_t
+sbx_agent_body_next(sbx_agent_frame_t *f, void *buf, size_t len)
+{
+    ssize_t  n;
+
+    if (f->body_left == 0) {
+        return 0;
+    }
+
+    if (len > f->body_left) {
+        len = f->body_left;
+    }
+
+    n = sbx_agent_read_some(f->fd, buf, len,
+                            sbx_agent_now_us() + SBX_AGENT_BODY_IDLE_US);
+    if (n > 0) {
+        f->body_left -= (uint32_t) n;
+    }
+
+    return n;
+}
+
+
+/*
+ * Reads and drops the rest of the body, so that a peer that writes its
+ * whole request before reading sees the error response rather than a
+ * reset connection.
+ */
+int
+sbx_agent_body_drain(sbx_agent_frame_t *f)
+{
+    static uint8_t  sink[65536];
+
+    while (f->body_left > 0) {
+        if (sbx_agent_body_next(f, sink, sizeof(sink)) <= 0) {
+            return SBX_AGENT_ERR;
+        }
+    }
 
     return SBX_AGENT_OK;
 }
@@ -148,11 +235,9 @@ sbx_agent_write_frame(int fd, const void *header, size_t header_len,
     const struct iovec *body, int nbody)
 {
     uint8_t       prefix[SBX_FRAME_PREFIX_LEN];
-    struct iovec  iov[4], *v;
+    struct iovec  iov[4];
     uint64_t      body_len;
-    ssize_t       n;
-    size_t        done;
-    int           i, niov;
+    int           i;
 
     if (nbody > 2) {
         return SBX_AGENT_ERR;
@@ -174,13 +259,60 @@ sbx_agent_write_frame(int fd, const void *header, size_t header_len,
     iov[0].iov_len = sizeof(prefix);
     iov[1].iov_base = (void *) header;
     iov[1].iov_len = header_len;
-    niov = 2;
 
     for (i = 0; i < nbody; i++) {
-        iov[niov++] = body[i];
+        iov[2 + i] = body[i];
     }
 
-    v = iov;
+    return sbx_agent_writev_all(fd, iov, 2 + nbody);
+}
+
+
+/*
+ * Writes the prefix and the header of a response whose body_len bytes of
+ * body the caller then writes itself (sbx_agent_write_all()).
+ */
+int
+sbx_agent_write_head(int fd, const void *header, size_t header_len,
+    uint64_t body_len)
+{
+    uint8_t       prefix[SBX_FRAME_PREFIX_LEN];
+    struct iovec  iov[2];
+
+    if (header_len > UINT32_MAX || body_len > UINT32_MAX) {
+        return SBX_AGENT_ERR;
+    }
+
+    sbx_frame_encode_prefix(prefix, SBX_FRAME_RESPONSE, (uint32_t) header_len,
+                            (uint32_t) body_len);
+
+    iov[0].iov_base = prefix;
+    iov[0].iov_len = sizeof(prefix);
+    iov[1].iov_base = (void *) header;
+    iov[1].iov_len = header_len;
+
+    return sbx_agent_writev_all(fd, iov, 2);
+}
+
+
+/* Writes len bytes of buf, blocking until all is written. */
+int
+sbx_agent_write_all(int fd, const void *buf, size_t len)
+{
+    struct iovec  iov;
+
+    iov.iov_base = (void *) buf;
+    iov.iov_len = len;
+
+    return sbx_agent_writev_all(fd, &iov, 1);
+}
+
+
+static int
+sbx_agent_writev_all(int fd, struct iovec *v, int niov)
+{
+    ssize_t  n;
+    size_t   done;
 
     while (niov > 0) {
         n = writev(fd, v, niov);
@@ -207,21 +339,21 @@ sbx_agent_write_frame(int fd, const void *header, size_t header_len,
 }
 
 
-/* Reads exactly len bytes before deadline_us; EOF, error or time out fail. */
-static int
-sbx_agent_read_full(int fd, void *buf, size_t len, int64_t deadline_us)
+/*
+ * Reads what is there, at most len bytes, waiting until deadline_us for
+ * the first: the count, or -1 on EOF, error or time out.
+ */
+static ssize_t
+sbx_agent_read_some(int fd, void *buf, size_t len, int64_t deadline_us)
 {
-    uint8_t       *p;
     ssize_t        n;
     struct pollfd  pfd;
     int64_t        now;
 
-    p = buf;
-
-    while (len > 0) {
+    for ( ;; ) {
         now = sbx_agent_now_us();
         if (now >= deadline_us) {
-            return SBX_AGENT_ERR;
+            return -1;
         }
 
         pfd.fd = fd;
@@ -234,21 +366,54 @@ sbx_agent_read_full(int fd, void *buf, size_t len, int64_t deadline_us)
         }
 
         if (n == -1) {
-            return SBX_AGENT_ERR;
+            return -1;
         }
 
-        n = read(fd, p, len);
+        n = read(fd, buf, len);
 
         if (n > 0) {
-            p += n;
-            len -= (size_t) n;
-            continue;
+            return n;
         }
 
         if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+            return -1;
+        }
+    }
+}
+
+
+/* Reads exactly len bytes before deadline_us; EOF, error or time out fail. */
+static int
+sbx_agent_read_full(int fd, void *buf, size_t len, int64_t deadline_us)
+{
+    uint8_t  *p;
+    ssize_t   n;
+
+    for (p = buf; len > 0; p += n, len -= (size_t) n) {
+        n = sbx_agent_read_some(fd, p, len, deadline_us);
+        if (n == -1) {
             return SBX_AGENT_ERR;
         }
     }
 
     return SBX_AGENT_OK;
+}
+
+
+/* An error response: status, error and message, no body. */
+void
+sbx_agent_respond_error(int fd, const sbx_agent_error_t *err)
+{
+    sbx_kv_buf_t  h;
+
+    sbx_kv_buf_init(&h, SBX_AGENT_RESPONSE_HEADER_MAX);
+    sbx_kv_add_str(&h, "status", "error");
+    sbx_kv_add_str(&h, "error", err->code);
+    sbx_kv_add_str(&h, "message", err->msg);
+
+    if (!h.failed) {
+        (void) sbx_agent_write_frame(fd, h.data, h.len, NULL, 0);
+    }
+
+    sbx_kv_buf_free(&h);
 }

@@ -5,7 +5,8 @@
  * The exec request: its header fields (sbx_kv.c) checked against the
  * protocol and turned into argv, envp and the command's limits.  A request
  * that breaks a rule is refused whole (bad_request): it can only come from
- * a bug in sandboxd, and running half of it would hide that.
+ * a bug in sandboxd, and running half of it would hide that.  The file
+ * operations' fields (path, limit, max) are checked here too.
  */
 
 
@@ -24,6 +25,7 @@
 #define SBX_AGENT_F_CWD              0x01
 #define SBX_AGENT_F_TIMEOUT          0x02
 #define SBX_AGENT_F_OUTPUT_LIMIT     0x04
+#define SBX_AGENT_F_PATH             0x08    /* next to SBX_AGENT_FILE_* */
 
 
 typedef struct {
@@ -60,6 +62,9 @@ static int sbx_agent_request_rlimit(sbx_agent_req_t *req, const sbx_kv_t *kv,
     sbx_agent_error_t *err);
 static void sbx_agent_request_lists(sbx_agent_req_t *req,
     const sbx_agent_frame_t *frame);
+static int sbx_agent_request_file_field(sbx_agent_file_req_t *req,
+    const sbx_kv_t *kv, unsigned fields, unsigned *seen,
+    sbx_agent_error_t *err);
 
 
 /*
@@ -351,4 +356,109 @@ sbx_agent_request_lists(sbx_agent_req_t *req, const sbx_agent_frame_t *frame)
     if (req->path == NULL) {
         req->path = SBX_AGENT_DEFAULT_PATH;
     }
+}
+
+
+/*
+ * Fills req from a file operation's frame: path, checked, and the fields
+ * that fields asks for (SBX_AGENT_FILE_LIMIT, _MAX), all required.
+ */
+int
+sbx_agent_request_file(sbx_agent_file_req_t *req,
+    const sbx_agent_frame_t *frame, unsigned fields, sbx_agent_error_t *err)
+{
+    int            rc;
+    unsigned       seen, want;
+    sbx_kv_t       kv;
+    sbx_kv_iter_t  it;
+
+    req->path_len = 0;
+    req->limit = 0;
+    req->max = 0;
+
+    sbx_kv_iter_init(&it, frame->data, frame->header_len);
+
+    /* op, as sbx_agent_serve.c found it */
+    (void) sbx_kv_next(&it, &kv);
+
+    seen = 0;
+
+    while ((rc = sbx_kv_next(&it, &kv)) == 1) {
+        if (sbx_agent_request_file_field(req, &kv, fields, &seen, err)
+            != SBX_AGENT_OK)
+        {
+            return SBX_AGENT_ERR;
+        }
+    }
+
+    if (rc == -1) {
+        sbx_agent_error_set(err, SBX_AGENT_E_BAD_REQUEST,
+                            "malformed header field");
+        return SBX_AGENT_ERR;
+    }
+
+    want = SBX_AGENT_F_PATH
+           | (fields & (SBX_AGENT_FILE_LIMIT | SBX_AGENT_FILE_MAX));
+
+    if (seen != want) {
+        sbx_agent_error_set(err, SBX_AGENT_E_BAD_REQUEST,
+                            "missing field %s",
+                            !(seen & SBX_AGENT_F_PATH) ? "path"
+                            : !(seen & SBX_AGENT_FILE_LIMIT) ? "limit"
+                            : "max");
+        return SBX_AGENT_ERR;
+    }
+
+    return SBX_AGENT_OK;
+}
+
+
+static int
+sbx_agent_request_file_field(sbx_agent_file_req_t *req, const sbx_kv_t *kv,
+    unsigned fields, unsigned *seen, sbx_agent_error_t *err)
+{
+    if (sbx_kv_is(kv, "path")) {
+        if (sbx_agent_request_once(kv, seen, SBX_AGENT_F_PATH, err)
+            != SBX_AGENT_OK
+            || sbx_agent_path_check(kv->value, kv->value_len,
+                                    fields & SBX_AGENT_FILE_DOT, err)
+               != SBX_AGENT_OK)
+        {
+            return SBX_AGENT_ERR;
+        }
+
+        memcpy(req->path, kv->value, kv->value_len + 1);
+        req->path_len = kv->value_len;
+
+        return SBX_AGENT_OK;
+    }
+
+    if ((fields & SBX_AGENT_FILE_LIMIT) && sbx_kv_is(kv, "limit")) {
+        if (sbx_agent_request_once(kv, seen, SBX_AGENT_FILE_LIMIT, err)
+            != SBX_AGENT_OK)
+        {
+            return SBX_AGENT_ERR;
+        }
+
+        return sbx_agent_request_number(kv, 1, SBX_AGENT_LIST_MAX,
+                                        &req->limit, err);
+    }
+
+    if ((fields & SBX_AGENT_FILE_MAX) && sbx_kv_is(kv, "max")) {
+        if (sbx_agent_request_once(kv, seen, SBX_AGENT_FILE_MAX, err)
+            != SBX_AGENT_OK)
+        {
+            return SBX_AGENT_ERR;
+        }
+
+        return sbx_agent_request_number(kv, 0, SBX_AGENT_READ_MAX,
+                                        &req->max, err);
+    }
+
+    sbx_agent_error_set(err, SBX_AGENT_E_BAD_REQUEST,
+                        sbx_kv_is(kv, "op") ? "repeated field \"%.*s\""
+                                            : "unknown field \"%.*s\"",
+                        (int) kv->name_len, kv->name);
+
+    return SBX_AGENT_ERR;
 }
