@@ -133,11 +133,15 @@ ngx_int_t ngx_http_sandbox_args_ws_write(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 ngx_int_t ngx_http_sandbox_args_ws_delete(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_args_ws_upload(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 ngx_int_t ngx_http_sandbox_render_ws_list(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 ngx_int_t ngx_http_sandbox_render_ws_read(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 ngx_int_t ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_ws_uploaded(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 
 /* ngx_http_sandbox_auth.c */

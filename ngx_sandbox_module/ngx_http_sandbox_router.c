@@ -71,6 +71,10 @@ static ngx_http_sandbox_route_t  ngx_http_sandbox_routes[] = {
       "file.write", 0, ngx_http_sandbox_args_ws_write,
       ngx_http_sandbox_render_ws_written },
 
+    { NGX_HTTP_POST, ngx_string("/sessions/*/workspace/upload"),
+      "file.write", 0, ngx_http_sandbox_args_ws_upload,
+      ngx_http_sandbox_render_ws_uploaded },
+
     { 0, ngx_null_string, NULL, 0, NULL, NULL }
 };
 

@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_sandbox_module.h"
+#include "sbx_multipart.h"
 
 
 static ngx_int_t ngx_http_sandbox_ws_args(ngx_http_request_t *r,
@@ -28,6 +29,12 @@ static ngx_int_t ngx_http_sandbox_ws_raw_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sandbox_ws_too_large(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
 static ngx_uint_t ngx_http_sandbox_ws_wants_raw(ngx_http_request_t *r);
+static ssize_t ngx_http_sandbox_ws_read_body(void *data, uint8_t *buf,
+    size_t len, off_t offset);
+static ngx_int_t ngx_http_sandbox_ws_slice(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, off_t start, off_t end);
+static ngx_int_t ngx_http_sandbox_ws_upload_path(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, sbx_mp_part_t *part, cJSON *args);
 
 
 ngx_int_t
@@ -111,6 +118,199 @@ ngx_http_sandbox_args_ws_write(ngx_http_request_t *r,
 
     if (slcf->max_file_size && ctx->req_body_len > slcf->max_file_size) {
         return ngx_http_sandbox_ws_too_large(r, ctx);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A multipart/form-data upload: the "file" field is the file, sent on as
+ * the part of the body nginx already holds (in memory or in its temporary
+ * file), never copied.  Its name is the "path" argument, or else the file
+ * name the client gave.
+ */
+
+ngx_int_t
+ngx_http_sandbox_args_ws_upload(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args)
+{
+    off_t                         total;
+    size_t                        blen;
+    ngx_int_t                     rc;
+    ngx_str_t                    *type;
+    const char                   *boundary, *err;
+    ngx_chain_t                  *cl;
+    sbx_mp_part_t                 part;
+    ngx_http_sandbox_loc_conf_t  *slcf;
+
+    type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                      : NULL;
+
+    if (type == NULL
+        || !sbx_multipart_boundary((const char *) type->data, type->len,
+                                   &boundary, &blen))
+    {
+        return ngx_http_sandbox_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                     "invalid_request", "an upload is "
+                                     "multipart/form-data with a boundary");
+    }
+
+    total = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        total += ngx_buf_size(cl->buf);
+    }
+
+    rc = sbx_multipart_find(boundary, blen, total,
+                            ngx_http_sandbox_ws_read_body, r, "file", &part,
+                            &err);
+
+    if (rc != 1) {
+        return ngx_http_sandbox_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                     "invalid_request", rc == 0
+                                     ? "the upload has no \"file\" field"
+                                     : err);
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
+
+    if (slcf->max_file_size && part.end - part.start > slcf->max_file_size) {
+        return ngx_http_sandbox_ws_too_large(r, ctx);
+    }
+
+    rc = ngx_http_sandbox_args_session_id(r, ctx, args);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_sandbox_ws_upload_path(r, ctx, &part, *args);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_sandbox_ws_slice(r, ctx, part.start, part.end);
+}
+
+
+static ngx_int_t
+ngx_http_sandbox_ws_upload_path(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, sbx_mp_part_t *part, cJSON *args)
+{
+    char        *path;
+    ngx_int_t    rc;
+
+    rc = ngx_http_sandbox_ws_path(r, ctx, 0, 0, &path);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (path == NULL) {
+        if (!part->has_filename
+            || sbx_ws_path_check(part->filename, ngx_strlen(part->filename),
+                                 0)
+               != NULL)
+        {
+            return ngx_http_sandbox_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_request", "give a "
+                                         "\"path\": the upload has no "
+                                         "usable file name");
+        }
+
+        path = part->filename;
+    }
+
+    return cJSON_AddStringToObject(args, "path", path) ? NGX_OK
+                                              : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/* Reads the request body, in memory or in a file, at an offset. */
+
+static ssize_t
+ngx_http_sandbox_ws_read_body(void *data, uint8_t *buf, size_t len,
+    off_t offset)
+{
+    off_t                size;
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl;
+    ngx_http_request_t  *r = data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        size = ngx_buf_size(b);
+
+        if (offset >= size) {
+            offset -= size;
+            continue;
+        }
+
+        if ((off_t) len > size - offset) {
+            len = (size_t) (size - offset);
+        }
+
+        if (!b->in_file) {
+            ngx_memcpy(buf, b->pos + offset, len);
+            return (ssize_t) len;
+        }
+
+        return ngx_read_file(b->file, buf, len, b->file_pos + offset);
+    }
+
+    return 0;
+}
+
+
+/* The frame's body: the bytes [start, end) of the request body. */
+
+static ngx_int_t
+ngx_http_sandbox_ws_slice(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
+    off_t start, off_t end)
+{
+    off_t         pos, size, from, to;
+    ngx_buf_t    *b;
+    ngx_chain_t  *in, *cl, **ll;
+
+    ctx->req_body = NULL;
+    ctx->req_body_len = end - start;
+    ll = &ctx->req_body;
+
+    for (in = r->request_body->bufs, pos = 0; in && pos < end;
+         pos += size, in = in->next)
+    {
+        size = ngx_buf_size(in->buf);
+
+        if (pos + size <= start) {
+            continue;
+        }
+
+        from = ngx_max(start, pos) - pos;
+        to = ngx_min(end, pos + size) - pos;
+
+        b = ngx_calloc_buf(r->pool);
+        cl = ngx_alloc_chain_link(r->pool);
+        if (b == NULL || cl == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (in->buf->in_file) {
+            b->in_file = 1;
+            b->file = in->buf->file;
+            b->file_pos = in->buf->file_pos + from;
+            b->file_last = in->buf->file_pos + to;
+
+        } else {
+            b->memory = 1;
+            b->pos = in->buf->pos + from;
+            b->last = in->buf->pos + to;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *ll = cl;
+        ll = &cl->next;
     }
 
     return NGX_OK;
@@ -478,6 +678,37 @@ ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
     cJSON_AddItemToObject(json, "size", cJSON_Duplicate(v, 1));
 
     rc = ngx_http_sandbox_prepare_json(r, ctx, NGX_HTTP_OK, json);
+    cJSON_Delete(json);
+
+    return rc;
+}
+
+
+/* 201 {"path", "session_id", "size"}, as the seeds answer an upload. */
+
+ngx_int_t
+ngx_http_sandbox_render_ws_uploaded(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
+{
+    char       *sid;
+    cJSON      *json, *v;
+    ngx_int_t   rc;
+
+    sid = ngx_http_sandbox_pstrz(r->pool, &ctx->path_id);
+    json = cJSON_CreateObject();
+
+    if (sid == NULL || json == NULL) {
+        cJSON_Delete(json);
+        return NGX_ERROR;
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(result, "path");
+    cJSON_AddItemToObject(json, "path", cJSON_Duplicate(v, 1));
+    cJSON_AddStringToObject(json, "session_id", sid);
+    v = cJSON_GetObjectItemCaseSensitive(result, "size");
+    cJSON_AddItemToObject(json, "size", cJSON_Duplicate(v, 1));
+
+    rc = ngx_http_sandbox_prepare_json(r, ctx, NGX_HTTP_CREATED, json);
     cJSON_Delete(json);
 
     return rc;

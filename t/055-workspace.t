@@ -253,6 +253,53 @@ is(put_raw('capped', 'x' x 1024, prefix => '/small')->{status}, 200,
 $r = get_content('big.bin', prefix => '/small');
 is($r->{status}, 413, 'reading a file over the cap: 413');
 
+# ---------------------------------------------------------------- uploads
+
+sub upload {
+    my ($query, $content, %opt) = @_;
+    my $b = 'sbxBoundary' . int(rand(1e9));
+    my $filename = $opt{filename} // 'up.bin';
+    my $field = $opt{field} // 'file';
+    my $prefix = $opt{prefix} // '';
+    my $body = "--$b\r\nContent-Disposition: form-data; name=\"note\"\r\n"
+               . "\r\nhello\r\n"
+               . "--$b\r\nContent-Disposition: form-data; name=\"$field\"; "
+               . "filename=\"$filename\"\r\n"
+               . "Content-Type: application/octet-stream\r\n\r\n"
+               . $content . "\r\n--$b--\r\n";
+    return api('POST', "$prefix$ws/upload$query", $body,
+               headers => { 'Content-Type' =>
+                            "multipart/form-data; boundary=$b" });
+}
+
+my $payload = join '', map { chr(($_ * 13 + 5) % 256) } 1 .. 200_000;
+$payload .= "\r\n--sbxBoundary"; # a near-boundary inside the content
+$r = upload('?path=uploads/data.bin', $payload);
+is($r->{status}, 201, 'a multipart upload over the in-memory buffer: 201');
+is_deeply($r->{json}, { path => 'uploads/data.bin', session_id => $sid,
+                        size => length $payload },
+          'answers path, session and size');
+is(get_content('uploads/data.bin',
+               headers => { Accept => 'application/octet-stream' })->{body},
+   $payload, 'every byte arrived');
+
+$r = upload('', 'named', filename => 'C:\\Users\\me\\report.txt');
+is($r->{json}{path}, 'report.txt',
+   'without a path: the file name, without the client\'s path');
+is(get_content('report.txt')->{json}{content}, 'named', 'written');
+is(upload('', 'x', filename => '..')->{status}, 400,
+   'a file name that is no path: 400');
+is(upload('?path=../x', 'x')->{status}, 400, 'a bad path: 400');
+$r = upload('?path=y', 'x', field => 'other');
+is($r->{status}, 400, 'no "file" field: 400');
+like($r->{json}{error}{message}, qr/"file"/, '  says so');
+is(api('POST', "$ws/upload?path=y", 'abc',
+       headers => { 'Content-Type' => 'text/plain' })->{status}, 400,
+   'not multipart: 400');
+is(upload('?path=capped2', 'x' x 1025, prefix => '/small')->{status}, 413,
+   'an upload over the cap: 413');
+is(get_content('capped2')->{status}, 404, 'and no file is left');
+
 # -------------------------------------------------------------- ownership
 
 is(get_content('text.txt', key => 'test-key-bob')->{status}, 404,
