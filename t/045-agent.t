@@ -12,17 +12,13 @@ use lib 't/lib';
 use Sbx::Test;
 use Digest::SHA qw(sha256_hex);
 use MIME::Base64 qw(decode_base64);
-use File::Temp qw(tempdir);
-use POSIX qw(WNOHANG);
+use Sbx::Sandboxd;
 use Time::HiRes qw(time sleep);
 
 # a second sandboxd of its own, for restarts (instance t045)
-my $TMP = tempdir('sbx-t045-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $TMP;    # nginx's workers reach the socket in it
-my $SECOND_SOCK = "$TMP/sandboxd.sock";
-# agent_dir may not sit below a directory others may write (/tmp)
-my $AGENT2 = "$ENV{SBX_AGENT_DIR}-t045";
-my $SECOND_PID;
+my $second = Sbx::Sandboxd->new(instance => 't045');
+my $SECOND_SOCK = $second->{socket};
+my $AGENT2 = $second->{agent_dir};
 
 start_nginx(config => <<"END");
     client_max_body_size 4m;
@@ -331,74 +327,11 @@ stop_second();
 
 done_testing();
 
-sub start_second {
-    my (%env) = @_;
-    my $bin = $ENV{SBX_SANDBOXD};
-    my $conf = $ENV{SBX_SANDBOXD_CONF};
-
-    unlink $SECOND_SOCK;
-
-    $SECOND_PID = fork() // die "fork: $!";
-
-    if ($SECOND_PID == 0) {
-        %ENV = (PATH => '/usr/sbin:/usr/bin:/sbin:/bin',
-                SANDBOXD_LISTEN => "unix:$SECOND_SOCK",
-                SANDBOXD_LISTEN_TCP => '',
-                SANDBOXD_INSTANCE => 't045',
-                SANDBOXD_REDIS_PREFIX => 't045:',
-                SANDBOXD_AGENT_DIR => $AGENT2,
-                SANDBOXD_CLEANUP_INTERVAL => '0',
-                SANDBOXD_PID_FILE => '',
-                SANDBOXD_LOG_FILE => '',
-                map({ $_ => $ENV{$_} // '' } qw(ASAN_OPTIONS UBSAN_OPTIONS)),
-                %env);
-        # its log and any sanitizer report, checked by stop_second()
-        open STDOUT, '>>', "$TMP/sandboxd.log" or die $!;
-        open STDERR, '>&', \*STDOUT or die $!;
-        exec $bin, '-c', $conf;
-        exit 127;
-    }
-
-    for (1 .. 100) {
-        return if -S $SECOND_SOCK;
-        sleep 0.05;
-    }
-
-    die "the second sandboxd did not start: " . `cat $TMP/sandboxd.log`;
-}
-
-sub stop_second {
-    my $status;
-
-    return unless $SECOND_PID;
-
-    kill 'TERM', $SECOND_PID;
-    for (1 .. 200) {
-        if (waitpid($SECOND_PID, WNOHANG) == $SECOND_PID) {
-            $status = $?;
-            last;
-        }
-        sleep 0.05;
-    }
-    $SECOND_PID = undef;
-
-    is($status, 0, 'the second sandboxd stops cleanly');
-    my $log = do { local (@ARGV, $/) = ("$TMP/sandboxd.log"); <> } // '';
-    unlike($log, qr/Sanitizer|runtime error/, 'with no sanitizer report');
-    unlink "$TMP/sandboxd.log";
-}
+sub start_second { $second->start(@_) }
+sub stop_second { $second->stop }
 
 END {
     local $?;
 
-    kill 'KILL', $SECOND_PID if $SECOND_PID;
-
-    # nothing of the second instance outlives the test
-    my $filters = JSON::PP->new->encode(
-        { label => ['io.ngx-sandbox.instance=t045'] });
-    my $list = docker_api('GET', '/containers/json?all=true&filters='
-                                 . uri_escape($filters))->{json} // [];
-    docker_api('DELETE', "/containers/$_->{Id}?force=true&v=true")
-        for @$list;
-    system('rm', '-rf', $AGENT2);
+    $second->cleanup(\&docker_api, \&uri_escape);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sbx_config.h"
 #include "sbx_log.h"
@@ -21,7 +22,8 @@ typedef enum {
     SBX_CONF_SIZE,
     SBX_CONF_CPUS,
     SBX_CONF_MODE,
-    SBX_CONF_LEVEL
+    SBX_CONF_LEVEL,
+    SBX_CONF_BOOL
 } sbx_conf_type_e;
 
 
@@ -81,6 +83,8 @@ static const sbx_conf_key_t  sbx_conf_keys[] = {
       "64m", 4096, UINT64_MAX },
     { "tmpfs_workspace_size", NULL, SBX_CONF_SIZE,
       SBX_OFF(tmpfs_workspace_size), "256m", 4096, UINT64_MAX },
+    { "workspace_persist_volumes", "WORKSPACE_PERSIST_VOLUMES",
+      SBX_CONF_BOOL, SBX_OFF(workspace_persist_volumes), "false", 0, 1 },
     { "output_limit", "EXEC_OUTPUT_LIMIT_BYTES", SBX_CONF_SIZE,
       SBX_OFF(output_limit), "1m", 0, 256 * 1024 * 1024 },
     { "exec_timeout_max", "EXEC_TIMEOUT_MAX_SECONDS", SBX_CONF_UINT,
@@ -185,6 +189,25 @@ sbx_config_set(sbx_config_t *conf, const sbx_conf_key_t *k,
         }
         *(uint64_t *) field = (uint64_t) level;
         return SBX_OK;
+
+    case SBX_CONF_BOOL:
+        if (strcasecmp(value, "true") == 0 || strcasecmp(value, "on") == 0
+            || strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+        {
+            *(uint64_t *) field = 1;
+            return SBX_OK;
+        }
+
+        if (strcasecmp(value, "false") == 0 || strcasecmp(value, "off") == 0
+            || strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
+        {
+            *(uint64_t *) field = 0;
+            return SBX_OK;
+        }
+
+        snprintf(err, errlen, "invalid value \"%s\" of \"%s\" (true or "
+                 "false)", value, k->name);
+        return SBX_ERR;
 
     case SBX_CONF_MODE:
         errno = 0;

@@ -41,6 +41,7 @@ typedef struct {
     uint64_t  container_fsize;
     uint64_t  tmpfs_tmp_size;
     uint64_t  tmpfs_workspace_size;
+    uint64_t  workspace_persist_volumes;     /* a named volume, not tmpfs */
     uint64_t  output_limit;
     uint64_t  exec_timeout_max;
     char      agent[SBX_CONF_STR_MAX];       /* a path, or "off" */

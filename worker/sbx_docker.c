@@ -397,6 +397,48 @@ sbx_docker_add_entrypoint(cJSON *b, cJSON *hc, const char *agent_run)
 }
 
 
+/*
+ * With workspace_persist_volumes, /workspace is the session's named volume
+ * (made by Docker on first use, with the session's labels) instead of a
+ * tmpfs: it outlives the container.
+ */
+static void
+sbx_docker_add_volume(cJSON *hc, const sbx_config_t *conf, const char *user,
+    const char *session_id)
+{
+    char    name[SBX_CONTAINER_NAME_LEN + 1], vol[SBX_CONTAINER_NAME_LEN + 4];
+    cJSON  *mounts, *m, *o, *labels;
+
+    if (sbx_container_name(conf->instance, user, session_id, name)
+        != SBX_OK)
+    {
+        return;
+    }
+
+    snprintf(vol, sizeof(vol), "%s-ws", name);
+
+    cJSON_DeleteItemFromObjectCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(hc, "Tmpfs"), "/workspace");
+
+    mounts = cJSON_GetObjectItemCaseSensitive(hc, "Mounts");
+    if (mounts == NULL) {
+        mounts = cJSON_AddArrayToObject(hc, "Mounts");
+    }
+
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "Type", "volume");
+    cJSON_AddStringToObject(m, "Source", vol);
+    cJSON_AddStringToObject(m, "Target", "/workspace");
+    o = cJSON_AddObjectToObject(m, "VolumeOptions");
+    labels = cJSON_AddObjectToObject(o, "Labels");
+    cJSON_AddStringToObject(labels, SBX_LABEL_MANAGED, "true");
+    cJSON_AddStringToObject(labels, SBX_LABEL_INSTANCE, conf->instance);
+    cJSON_AddStringToObject(labels, SBX_LABEL_USER, user);
+    cJSON_AddStringToObject(labels, SBX_LABEL_SESSION, session_id);
+    cJSON_AddItemToArray(mounts, m);
+}
+
+
 static cJSON *
 sbx_docker_create_body(const sbx_config_t *conf, const char *user,
     const char *session_id, const char *agent_run)
@@ -427,6 +469,10 @@ sbx_docker_create_body(const sbx_config_t *conf, const char *user,
     cJSON_AddStringToObject(labels, SBX_LABEL_USER, user);
     cJSON_AddStringToObject(labels, SBX_LABEL_SESSION, session_id);
     cJSON_AddStringToObject(labels, SBX_LABEL_CREATED, now);
+
+    if (conf->workspace_persist_volumes) {
+        sbx_docker_add_volume(hc, conf, user, session_id);
+    }
 
     cJSON_AddItemToObject(b, "HostConfig", hc);
 
@@ -665,6 +711,41 @@ sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
              && strcmp(v->valuestring, SBX_AGENT_MOUNT_BIN) == 0;
 
     cJSON_Delete(c);
+
+    return SBX_OK;
+}
+
+
+int
+sbx_docker_remove_volume(sbx_docker_t *dk, const char *name, int *removed,
+    sbx_error_t *err)
+{
+    char  path[256], vol[SBX_CONTAINER_NAME_LEN + 4];
+
+    *removed = 0;
+
+    snprintf(vol, sizeof(vol), "%s-ws", name);
+
+    if (sbx_docker_path(path, sizeof(path), err, "/volumes/%s", vol)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    if (sbx_docker_call(dk, "DELETE", path, NULL, SBX_DOCKER_CALL_MS, NULL,
+                        err)
+        != SBX_OK)
+    {
+        if (dk->status == 404) {
+            return SBX_OK;
+        }
+
+        sbx_docker_public_error(err, "the session's workspace volume could "
+                                "not be removed");
+        return SBX_ERR;
+    }
+
+    *removed = 1;
 
     return SBX_OK;
 }

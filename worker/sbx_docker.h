@@ -97,6 +97,13 @@ int sbx_docker_create_session(sbx_docker_t *dk, const char *user,
 int sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
     int *agent, sbx_error_t *err);
 
+/*
+ * Removes the workspace volume of the container named name (*removed says
+ * whether there was one).
+ */
+int sbx_docker_remove_volume(sbx_docker_t *dk, const char *name,
+    int *removed, sbx_error_t *err);
+
 /* Force-removes a container with its anonymous volumes; gone is fine. */
 int sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err);
 

@@ -267,40 +267,71 @@ sbx_session_touch(sbx_ctx_t *ctx, const char *user, const char *session_id)
 }
 
 
+/*
+ * A session with no record may still have a workspace volume: its
+ * container expired.  Deleting the session removes it then.
+ */
+static int
+sbx_session_delete_volume(sbx_ctx_t *ctx, const char *user,
+    const char *session_id, int *removed, sbx_error_t *err)
+{
+    char  name[SBX_CONTAINER_NAME_LEN + 1];
+
+    *removed = 0;
+
+    if (!ctx->conf->workspace_persist_volumes) {
+        return SBX_OK;
+    }
+
+    if (sbx_container_name(ctx->conf->instance, user, session_id, name)
+        != SBX_OK)
+    {
+        sbx_error_set(err, SBX_E_INTERNAL, "cannot hash the session name");
+        return SBX_ERR;
+    }
+
+    return sbx_docker_remove_volume(&ctx->docker, name, removed, err);
+}
+
+
 int
 sbx_session_delete(sbx_ctx_t *ctx, const char *user, const char *session_id,
     sbx_error_t *err)
 {
     sbx_session_rec_t  rec;
-    int                found, rc;
+    int                found, rc, removed;
 
     sbx_session_lock(user, session_id);
 
     rc = sbx_store_get(&ctx->store, user, session_id, &rec, &found, err);
 
-    if (rc == SBX_OK && !found) {
+    /* the record goes only once the container (and volume) is gone */
+    if (rc == SBX_OK && found) {
+        rc = sbx_docker_remove(&ctx->docker, rec.container_id, err);
+
+        if (rc == SBX_OK) {
+            sbx_agent_forget(rec.container_name);
+        }
+    }
+
+    if (rc == SBX_OK) {
+        rc = sbx_session_delete_volume(ctx, user, session_id, &removed, err);
+    }
+
+    if (rc == SBX_OK && !found && !removed) {
         sbx_error_set(err, SBX_E_NOT_FOUND, "session not found");
         rc = SBX_ERR;
     }
 
-    /* the record goes only once the container is gone */
-    if (rc == SBX_OK) {
-        rc = sbx_docker_remove(&ctx->docker, rec.container_id, err);
-    }
-
-    if (rc == SBX_OK) {
-        sbx_agent_forget(rec.container_name);
-    }
-
-    if (rc == SBX_OK) {
+    if (rc == SBX_OK && found) {
         rc = sbx_store_delete(&ctx->store, user, session_id, err);
     }
 
     sbx_session_unlock(user, session_id);
 
     if (rc == SBX_OK) {
-        sbx_log_info("session \"%s\": container %s removed", session_id,
-                     rec.container_name);
+        sbx_log_info("session \"%s\": %s removed", session_id,
+                     found ? rec.container_name : "workspace volume");
     }
 
     return rc;

@@ -66,6 +66,15 @@ test_config_lines(void)
     ok(sbx_config_parse_line(c, "container_memory=512m", err, sizeof(err))
        == SBX_OK && c->container_memory == 512ULL * 1024 * 1024,
        "sizes with a suffix");
+    ok(sbx_config_parse_line(c, "workspace_persist_volumes = true", err,
+                             sizeof(err)) == SBX_OK
+       && c->workspace_persist_volumes == 1, "a boolean: true");
+    ok(sbx_config_parse_line(c, "workspace_persist_volumes = Off", err,
+                             sizeof(err)) == SBX_OK
+       && c->workspace_persist_volumes == 0, "a boolean: off, any case");
+    ok(sbx_config_parse_line(c, "workspace_persist_volumes = maybe", err,
+                             sizeof(err)) == SBX_ERR
+       && strstr(err, "true or false") != NULL, "not a boolean");
     ok(sbx_config_parse_line(c, "container_cpus = 0.5", err, sizeof(err))
        == SBX_OK && c->container_cpus == 0.5, "fractional cpus");
     ok(sbx_config_parse_line(c, "socket_mode = 0600", err, sizeof(err))

@@ -1,0 +1,125 @@
+package Sbx::Sandboxd;
+
+# A sandboxd of a test's own, beside the one scripts/test runs: the same
+# binary and configuration file, with its own instance, socket, Redis
+# prefix and agent directory, and whatever settings the test adds
+# (SANDBOXD_<KEY> variables).  For tests that restart sandboxd or need
+# another setting; it never touches the shared one.
+#
+#     my $sd = Sbx::Sandboxd->new(instance => 't045');
+#     $sd->start(SANDBOXD_AGENT => 'off');   # nginx: sandbox_pass unix:$sd->{socket}
+#     $sd->stop;                             # 2 tests: clean exit, clean log
+
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Test::More;
+use Time::HiRes qw(sleep);
+
+
+sub new {
+    my ($class, %opt) = @_;
+    my $tmp = tempdir("sbx-$opt{instance}-XXXXXX", TMPDIR => 1,
+                      CLEANUP => 1);
+
+    chmod 0755, $tmp;    # nginx's workers reach the socket in it
+
+    return bless {
+        instance => $opt{instance},
+        tmp => $tmp,
+        socket => "$tmp/sandboxd.sock",
+        log => "$tmp/sandboxd.log",
+        # agent_dir may not sit below a directory others may write (/tmp)
+        agent_dir => "$ENV{SBX_AGENT_DIR}-$opt{instance}",
+        pid => undef,
+    }, $class;
+}
+
+
+sub start {
+    my ($self, %env) = @_;
+    my $bin = $ENV{SBX_SANDBOXD};
+    my $conf = $ENV{SBX_SANDBOXD_CONF};
+
+    unlink $self->{socket};
+
+    $self->{pid} = fork() // die "fork: $!";
+
+    if ($self->{pid} == 0) {
+        %ENV = (PATH => '/usr/sbin:/usr/bin:/sbin:/bin',
+                SANDBOXD_LISTEN => "unix:$self->{socket}",
+                SANDBOXD_LISTEN_TCP => '',
+                SANDBOXD_INSTANCE => $self->{instance},
+                SANDBOXD_REDIS_PREFIX => "$self->{instance}:",
+                SANDBOXD_AGENT_DIR => $self->{agent_dir},
+                SANDBOXD_CLEANUP_INTERVAL => '0',
+                SANDBOXD_PID_FILE => '',
+                SANDBOXD_LOG_FILE => '',
+                map({ $_ => $ENV{$_} // '' } qw(ASAN_OPTIONS UBSAN_OPTIONS)),
+                %env);
+        # its log and any sanitizer report, checked by stop()
+        open STDOUT, '>>', $self->{log} or die $!;
+        open STDERR, '>&', \*STDOUT or die $!;
+        exec $bin, '-c', $conf;
+        exit 127;
+    }
+
+    for (1 .. 100) {
+        return if -S $self->{socket};
+        sleep 0.05;
+    }
+
+    die "sandboxd $self->{instance} did not start: " . `cat $self->{log}`;
+}
+
+
+sub stop {
+    my ($self) = @_;
+    my $status;
+
+    return unless $self->{pid};
+
+    kill 'TERM', $self->{pid};
+    for (1 .. 200) {
+        if (waitpid($self->{pid}, WNOHANG) == $self->{pid}) {
+            $status = $?;
+            last;
+        }
+        sleep 0.05;
+    }
+    $self->{pid} = undef;
+
+    is($status, 0, "sandboxd $self->{instance} stops cleanly");
+    my $log = do { local (@ARGV, $/) = ($self->{log}); <> } // '';
+    unlike($log, qr/Sanitizer|runtime error/, '  with no sanitizer report');
+    unlink $self->{log};
+}
+
+
+# Kills it if it runs, removes its containers, volumes and agent
+# directory: for an END block.
+sub cleanup {
+    my ($self, $docker_api, $uri_escape) = @_;
+    my $filters = JSON::PP->new->encode(
+        { label => ["io.ngx-sandbox.instance=$self->{instance}"] });
+    my $list;
+
+    kill 'KILL', $self->{pid} if $self->{pid};
+
+    $list = $docker_api->('GET', '/containers/json?all=true&filters='
+                                 . $uri_escape->($filters))->{json} // [];
+    $docker_api->('DELETE', "/containers/$_->{Id}?force=true&v=true")
+        for @$list;
+
+    $list = $docker_api->('GET', '/volumes?filters='
+                                 . $uri_escape->($filters))->{json};
+    $docker_api->('DELETE', "/volumes/$_->{Name}")
+        for @{ $list->{Volumes} // [] };
+
+    system('rm', '-rf', $self->{agent_dir});
+}
+
+1;
