@@ -504,46 +504,68 @@ sbx_op_file_read(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 }
 
 
-int
-sbx_op_file_write(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
-    sbx_error_t *err)
+/*
+ * An op on one path that answers no body: write (with the request's body)
+ * and delete.  On success r holds the answer's numbers and rec the
+ * session.
+ */
+static int
+sbx_files_path_op(sbx_ctx_t *ctx, sbx_op_req_t *req, const char *op,
+    const char **names, const uint64_t *max, const char **path,
+    sbx_session_rec_t *rec, sbx_files_reply_t *r, sbx_error_t *err)
 {
     static const char  *allowed[] = { "session_id", "path", NULL };
-    static const char  *names[] = { "size", NULL };
-    uint64_t            max[] = { 0 };
-    const char         *path;
-    sbx_session_rec_t   rec;
     sbx_kv_buf_t        h;
     sbx_agent_reply_t   reply;
-    sbx_files_reply_t   r;
     int                 rc;
 
-    (void) resp;
-
     if (sbx_ops_check_args(req->args, allowed, err) != SBX_OK
-        || sbx_files_path_arg(req->args, 0, &path, err) != SBX_OK
-        || sbx_files_session(ctx, req, &rec, err) != SBX_OK)
+        || sbx_files_path_arg(req->args, 0, path, err) != SBX_OK
+        || sbx_files_session(ctx, req, rec, err) != SBX_OK)
     {
         return SBX_ERR;
     }
 
     sbx_kv_buf_init(&h, SBX_AGENT_REQUEST_MAX);
-    sbx_kv_add_str(&h, "op", "write");
-    sbx_kv_add_str(&h, "path", path);
+    sbx_kv_add_str(&h, "op", op);
+    sbx_kv_add_str(&h, "path", *path);
 
-    rc = sbx_files_call(ctx, req, &rec, &h, 0, &reply, err);
+    rc = sbx_files_call(ctx, req, rec, &h, 0, &reply, err);
     sbx_kv_buf_free(&h);
 
     if (rc != SBX_OK) {
         return SBX_ERR;
     }
 
-    max[0] = req->body_len;
-    rc = sbx_files_answer(ctx, req, &rec, path, &reply, names, max, &r,
-                          err);
+    rc = sbx_files_answer(ctx, req, rec, *path, &reply, names, max, r, err);
     sbx_agent_reply_free(&reply);
 
-    if (rc != SBX_OK) {
+    if (rc == SBX_OK) {
+        cJSON_AddStringToObject(req->result, "path", *path);
+    }
+
+    return rc;
+}
+
+
+int
+sbx_op_file_write(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
+    sbx_error_t *err)
+{
+    static const char  *names[] = { "size", NULL };
+    uint64_t            max[1];
+    const char         *path;
+    sbx_session_rec_t   rec;
+    sbx_files_reply_t   r;
+
+    (void) resp;
+
+    max[0] = req->body_len;
+
+    if (sbx_files_path_op(ctx, req, "write", names, max, &path, &rec, &r,
+                          err)
+        != SBX_OK)
+    {
         return SBX_ERR;
     }
 
@@ -553,7 +575,6 @@ sbx_op_file_write(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
         return SBX_ERR;
     }
 
-    cJSON_AddStringToObject(req->result, "path", path);
     cJSON_AddNumberToObject(req->result, "size", (double) req->body_len);
 
     return SBX_OK;
@@ -564,42 +585,13 @@ int
 sbx_op_file_delete(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     sbx_error_t *err)
 {
-    static const char  *allowed[] = { "session_id", "path", NULL };
     static const char  *names[] = { NULL };
     const char         *path;
     sbx_session_rec_t   rec;
-    sbx_kv_buf_t        h;
-    sbx_agent_reply_t   reply;
     sbx_files_reply_t   r;
-    int                 rc;
 
     (void) resp;
 
-    if (sbx_ops_check_args(req->args, allowed, err) != SBX_OK
-        || sbx_files_path_arg(req->args, 0, &path, err) != SBX_OK
-        || sbx_files_session(ctx, req, &rec, err) != SBX_OK)
-    {
-        return SBX_ERR;
-    }
-
-    sbx_kv_buf_init(&h, SBX_AGENT_REQUEST_MAX);
-    sbx_kv_add_str(&h, "op", "delete");
-    sbx_kv_add_str(&h, "path", path);
-
-    rc = sbx_files_call(ctx, req, &rec, &h, 0, &reply, err);
-    sbx_kv_buf_free(&h);
-
-    if (rc != SBX_OK) {
-        return SBX_ERR;
-    }
-
-    rc = sbx_files_answer(ctx, req, &rec, path, &reply, names, NULL, &r,
-                          err);
-    sbx_agent_reply_free(&reply);
-
-    if (rc == SBX_OK) {
-        cJSON_AddStringToObject(req->result, "path", path);
-    }
-
-    return rc;
+    return sbx_files_path_op(ctx, req, "delete", names, NULL, &path, &rec,
+                             &r, err);
 }
