@@ -151,6 +151,13 @@ static ngx_command_t  ngx_http_sandbox_commands[] = {
       offsetof(ngx_http_sandbox_loc_conf_t, max_file_size),
       NULL },
 
+    { ngx_string("sandbox_workspace_persist"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, persist),
+      NULL },
+
     { ngx_string("sandbox_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -296,6 +303,7 @@ ngx_http_sandbox_create_loc_conf(ngx_conf_t *cf)
     conf->exec_timeout_max = NGX_CONF_UNSET_MSEC;
     conf->max_response_body = NGX_CONF_UNSET_SIZE;
     conf->max_file_size = NGX_CONF_UNSET;
+    conf->persist = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -319,6 +327,11 @@ ngx_http_sandbox_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_off_value(conf->max_file_size, prev->max_file_size,
                              1024 * 1024);
+
+    /* unset stays unset: sandboxd's workspace_persist_volumes decides */
+    if (conf->persist == NGX_CONF_UNSET) {
+        conf->persist = prev->persist;
+    }
 
     if (conf->max_file_size > SBX_FRAME_BODY_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -48,6 +48,7 @@ typedef struct {
     ngx_msec_t                  exec_timeout_max;
     size_t                      max_response_body;
     off_t                       max_file_size;  /* 0: no limit */
+    ngx_flag_t                  persist;        /* unset: sandboxd says */
 
     sbx_exec_policy_t           policy;
 } ngx_http_sandbox_loc_conf_t;

@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_sandbox_args_session_create(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 static ngx_int_t ngx_http_sandbox_args_execute(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+static ngx_int_t ngx_http_sandbox_persist_arg(ngx_http_request_t *r,
+    cJSON *args);
 static ngx_int_t ngx_http_sandbox_refused(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, sbx_refusal_t *why);
 
@@ -435,7 +437,11 @@ ngx_http_sandbox_args_session_create(ngx_http_request_t *r,
     *args = sbx_parse_session_create((const char *) body.data, body.len,
                                      &why);
 
-    return *args ? NGX_OK : ngx_http_sandbox_refused(r, ctx, &why);
+    if (*args == NULL) {
+        return ngx_http_sandbox_refused(r, ctx, &why);
+    }
+
+    return ngx_http_sandbox_persist_arg(r, *args);
 }
 
 
@@ -458,7 +464,32 @@ ngx_http_sandbox_args_execute(ngx_http_request_t *r,
     *args = sbx_parse_execute((const char *) body.data, body.len,
                               &slcf->policy, &why);
 
-    return *args ? NGX_OK : ngx_http_sandbox_refused(r, ctx, &why);
+    if (*args == NULL) {
+        return ngx_http_sandbox_refused(r, ctx, &why);
+    }
+
+    return ngx_http_sandbox_persist_arg(r, *args);
+}
+
+
+/*
+ * sandbox_workspace_persist, when the location sets it: whether a session
+ * made here keeps /workspace in a volume (else sandboxd's setting says).
+ */
+
+static ngx_int_t
+ngx_http_sandbox_persist_arg(ngx_http_request_t *r, cJSON *args)
+{
+    ngx_http_sandbox_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
+
+    if (slcf->persist == NGX_CONF_UNSET) {
+        return NGX_OK;
+    }
+
+    return cJSON_AddBoolToObject(args, "persist", slcf->persist) ? NGX_OK
+                                              : NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 

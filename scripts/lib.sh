@@ -166,6 +166,26 @@ sbx_remove_containers()
 }
 
 
+# The workspace volumes of an instance (persistent sessions): for the test
+# stacks only; scripts/down keeps them, that is what they are for.
+sbx_remove_volumes()
+{
+    local instance=$1 filters names name
+
+    sbx_docker_ping || return 0
+
+    filters=$(printf '{"label":["io.ngx-sandbox.instance=%s"]}' "$instance")
+    names=$(sbx_docker_api GET "/volumes" -G \
+                --data-urlencode "filters=$filters" \
+                | jq -r '.Volumes // [] | .[].Name') || return 0
+
+    for name in $names; do
+        sbx_docker_api DELETE "/volumes/$name" >/dev/null \
+            || sbx_log "could not remove volume $name"
+    done
+}
+
+
 sbx_redis_ping()
 {
     local port=$1 host=${2:-127.0.0.1}

@@ -1,7 +1,8 @@
 # Persistent workspaces (workspace_persist_volumes, WORKSPACE_PERSIST_
-# VOLUMES=true): /workspace is a named volume per (user, session) that
-# outlives its container; the same session id mounts it again; deleting
-# the session removes it, even once the container has expired.
+# VOLUMES=true, or sandbox_workspace_persist in a location): /workspace is
+# a named volume per (user, session) that outlives its container; the same
+# session id mounts it again; deleting the session removes it, even once
+# the container has expired.
 
 use strict;
 use warnings;
@@ -19,6 +20,21 @@ start_nginx(config => <<"END");
         sandbox_pass unix:$sd->{socket};
         sandbox_api_key test-key-alice alice;
         sandbox_allowed_commands off;
+    }
+
+    location /tmpfs/ {
+        sandbox on;
+        sandbox_pass unix:$sd->{socket};
+        sandbox_api_key test-key-alice alice;
+        sandbox_workspace_persist off;
+    }
+
+    location /persist/ {
+        sandbox on;
+        sandbox_pass unix:$ENV{SBX_SOCKET};
+        sandbox_api_key test-key-alice alice;
+        sandbox_allowed_commands off;
+        sandbox_workspace_persist on;
     }
 END
 
@@ -80,6 +96,26 @@ is(api('DELETE', "/sessions/$sid")->{status}, 204,
 is(docker_api('GET', "/volumes/$volume")->{status}, 404, 'gone');
 is(api('DELETE', "/sessions/$sid")->{status}, 404,
    'and then there is nothing to delete');
+
+# the location decides over sandboxd's setting, both ways
+
+my $sid2 = "t057-b-$$";
+my $name2 = 'sbx-' . substr(sha256_hex("t057\0alice\0$sid2"), 0, 24);
+api('POST', '/tmpfs/sessions', { session_id => $sid2 });
+$c = docker_api('GET', "/containers/$name2/json")->{json};
+ok($c->{HostConfig}{Tmpfs}{'/workspace'},
+   'sandbox_workspace_persist off: a tmpfs, whatever sandboxd says');
+is(docker_api('GET', "/volumes/$name2-ws")->{status}, 404, '  no volume');
+api('DELETE', "/tmpfs/sessions/$sid2");
+
+my $name3 = 'sbx-' . substr(sha256_hex("test\0alice\0$sid2"), 0, 24);
+$r = api('POST', '/persist/execute', { command => 'echo x > f',
+                                       session_id => $sid2 });
+is($r->{status}, 200, 'sandbox_workspace_persist on, sandboxd off');
+is(docker_api('GET', "/volumes/$name3-ws")->{status}, 200, '  a volume');
+is(api('DELETE', "/persist/sessions/$sid2")->{status}, 204, 'delete');
+is(docker_api('GET', "/volumes/$name3-ws")->{status}, 404,
+   '  removes it');
 
 $sd->stop;
 

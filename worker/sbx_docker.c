@@ -398,7 +398,7 @@ sbx_docker_add_entrypoint(cJSON *b, cJSON *hc, const char *agent_run)
 
 
 /*
- * With workspace_persist_volumes, /workspace is the session's named volume
+ * A persistent session's /workspace is its named volume
  * (made by Docker on first use, with the session's labels) instead of a
  * tmpfs: it outlives the container.
  */
@@ -441,7 +441,7 @@ sbx_docker_add_volume(cJSON *hc, const sbx_config_t *conf, const char *user,
 
 static cJSON *
 sbx_docker_create_body(const sbx_config_t *conf, const char *user,
-    const char *session_id, const char *agent_run)
+    const char *session_id, const char *agent_run, int persist)
 {
     cJSON  *b, *labels, *hc;
     char    now[32];
@@ -470,7 +470,7 @@ sbx_docker_create_body(const sbx_config_t *conf, const char *user,
     cJSON_AddStringToObject(labels, SBX_LABEL_SESSION, session_id);
     cJSON_AddStringToObject(labels, SBX_LABEL_CREATED, now);
 
-    if (conf->workspace_persist_volumes) {
+    if (persist) {
         sbx_docker_add_volume(hc, conf, user, session_id);
     }
 
@@ -611,7 +611,7 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
 int
 sbx_docker_create_session(sbx_docker_t *dk, const char *user,
     const char *session_id, const char *name, const char *agent_run,
-    char *id, sbx_error_t *err)
+    int persist, char *id, sbx_error_t *err)
 {
     char         path[256];
     cJSON       *body, *res;
@@ -625,7 +625,8 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
         return SBX_ERR;
     }
 
-    body = sbx_docker_create_body(dk->conf, user, session_id, agent_run);
+    body = sbx_docker_create_body(dk->conf, user, session_id, agent_run,
+                                  persist);
     if (body == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;

@@ -83,12 +83,13 @@ extern const char  *sbx_container_env[];
  * every isolation setting; reuses a container of that name when its labels
  * say it is this very session.  With agent_run (the host directory of its
  * agent channel) the agent is its PID 1, else tini and "sleep infinity".
+ * With persist, /workspace is the session's named volume, not a tmpfs.
  * Writes its id to id (65 bytes).  A container that fails to start is
  * removed.
  */
 int sbx_docker_create_session(sbx_docker_t *dk, const char *user,
     const char *session_id, const char *name, const char *agent_run,
-    char *id, sbx_error_t *err);
+    int persist, char *id, sbx_error_t *err);
 
 /*
  * Inspects a container: *pid is its PID 1 on the host (0 unless running),

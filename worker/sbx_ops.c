@@ -251,20 +251,47 @@ sbx_op_ready(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 }
 
 
+/* Reads the optional boolean args.persist: -1 when absent. */
+static int
+sbx_ops_persist_arg(cJSON *args, int *persist, sbx_error_t *err)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(args, "persist");
+    *persist = -1;
+
+    if (v == NULL) {
+        return SBX_OK;
+    }
+
+    if (!cJSON_IsBool(v)) {
+        sbx_error_set(err, SBX_E_INVALID_ARGUMENT,
+                      "\"persist\" must be a boolean");
+        return SBX_ERR;
+    }
+
+    *persist = cJSON_IsTrue(v);
+
+    return SBX_OK;
+}
+
+
 static int
 sbx_op_session_create(sbx_ctx_t *ctx, sbx_op_req_t *req,
     sbx_response_t *resp, sbx_error_t *err)
 {
-    static const char  *allowed[] = { "session_id", NULL };
+    static const char  *allowed[] = { "session_id", "persist", NULL };
     const char         *sid;
     sbx_session_rec_t   rec;
-    int                 created;
+    int                 created, persist;
 
     (void) resp;
 
     if (sbx_ops_check_args(req->args, allowed, err) != SBX_OK
         || sbx_ops_session_arg(req, 0, &sid, err) != SBX_OK
-        || sbx_session_acquire(ctx, req->user, sid, &rec, &created, err)
+        || sbx_ops_persist_arg(req->args, &persist, err) != SBX_OK
+        || sbx_session_acquire(ctx, req->user, sid, persist, &rec, &created,
+                               err)
            != SBX_OK)
     {
         return SBX_ERR;
@@ -578,12 +605,12 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 {
     static const char  *allowed[] = {
         "session_id", "command", "timeout_ms", "working_dir", "env",
-        "stdin", NULL
+        "stdin", "persist", NULL
     };
     const char         *sid;
     char              **env;
     size_t              nenv;
-    int                 created, rc;
+    int                 created, rc, persist;
     sbx_exec_req_t      ereq;
     sbx_exec_result_t   res;
     sbx_session_rec_t   rec;
@@ -595,7 +622,8 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     if (sbx_ops_check_args(req->args, allowed, err) != SBX_OK
         || sbx_ops_session_arg(req, 0, &sid, err) != SBX_OK
         || sbx_ops_exec_args(ctx, req->args, &ereq, err) != SBX_OK
-        || sbx_ops_stdin_arg(req->args, &ereq, err) != SBX_OK)
+        || sbx_ops_stdin_arg(req->args, &ereq, err) != SBX_OK
+        || sbx_ops_persist_arg(req->args, &persist, err) != SBX_OK)
     {
         return SBX_ERR;
     }
@@ -607,7 +635,8 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 
     sbx_log_debug("exec command: %.1000s", ereq.command);
 
-    rc = sbx_session_acquire(ctx, req->user, sid, &rec, &created, err);
+    rc = sbx_session_acquire(ctx, req->user, sid, persist, &rec, &created,
+                             err);
 
     if (rc == SBX_OK) {
         ereq.session = &rec;

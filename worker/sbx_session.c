@@ -68,7 +68,8 @@ sbx_session_unlock(const char *user, const char *session_id)
  */
 static int
 sbx_session_create_container(sbx_ctx_t *ctx, const char *user,
-    const char *session_id, sbx_session_rec_t *rec, sbx_error_t *err)
+    const char *session_id, int persist, sbx_session_rec_t *rec,
+    sbx_error_t *err)
 {
     char         run[4096];
     const char  *agent_run;
@@ -95,6 +96,9 @@ sbx_session_create_container(sbx_ctx_t *ctx, const char *user,
 
     if (sbx_docker_create_session(&ctx->docker, user, session_id,
                                   rec->container_name, agent_run,
+                                  persist < 0
+                                  ? (int) ctx->conf->workspace_persist_volumes
+                                  : persist,
                                   rec->container_id, err)
         != SBX_OK)
     {
@@ -131,7 +135,8 @@ sbx_session_create_container(sbx_ctx_t *ctx, const char *user,
 /* Creates the container and writes the record; the stripe is held. */
 static int
 sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
-    const char *session_id, sbx_session_rec_t *rec, sbx_error_t *err)
+    const char *session_id, int persist, sbx_session_rec_t *rec,
+    sbx_error_t *err)
 {
     sbx_error_t  rm_err;
 
@@ -146,7 +151,8 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
         return SBX_ERR;
     }
 
-    if (sbx_session_create_container(ctx, user, session_id, rec, err)
+    if (sbx_session_create_container(ctx, user, session_id, persist, rec,
+                                     err)
         != SBX_OK)
     {
         return SBX_ERR;
@@ -181,7 +187,7 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
 
 int
 sbx_session_acquire(sbx_ctx_t *ctx, const char *user, const char *session_id,
-    sbx_session_rec_t *rec, int *created, sbx_error_t *err)
+    int persist, sbx_session_rec_t *rec, int *created, sbx_error_t *err)
 {
     char     gen[33];
     int      found, rc;
@@ -209,7 +215,8 @@ sbx_session_acquire(sbx_ctx_t *ctx, const char *user, const char *session_id,
     }
 
     if (rc == SBX_OK && !found) {
-        rc = sbx_session_create_locked(ctx, user, session_id, rec, err);
+        rc = sbx_session_create_locked(ctx, user, session_id, persist, rec,
+                                       err);
         *created = rc == SBX_OK;
     }
 
@@ -268,8 +275,8 @@ sbx_session_touch(sbx_ctx_t *ctx, const char *user, const char *session_id)
 
 
 /*
- * A session with no record may still have a workspace volume: its
- * container expired.  Deleting the session removes it then.
+ * A persistent session's volume goes with it; a session with no record
+ * may still have one (its container expired): deleting it removes that.
  */
 static int
 sbx_session_delete_volume(sbx_ctx_t *ctx, const char *user,
@@ -278,10 +285,6 @@ sbx_session_delete_volume(sbx_ctx_t *ctx, const char *user,
     char  name[SBX_CONTAINER_NAME_LEN + 1];
 
     *removed = 0;
-
-    if (!ctx->conf->workspace_persist_volumes) {
-        return SBX_OK;
-    }
 
     if (sbx_container_name(ctx->conf->instance, user, session_id, name)
         != SBX_OK)

@@ -20,13 +20,15 @@ void sbx_session_unlock(const char *user, const char *session_id);
 
 /*
  * Returns the session (creating its id when session_id is NULL, its
- * container and record when it does not exist) and refreshes its TTL.
+ * container and record when it does not exist) and refreshes its TTL.  A
+ * new session's /workspace is a named volume when persist is 1, a tmpfs
+ * when 0, and as workspace_persist_volumes says when -1.
  * Redis is read before any container is created; a record that cannot be
  * written removes the new container again.
  */
 int sbx_session_acquire(sbx_ctx_t *ctx, const char *user,
-    const char *session_id, sbx_session_rec_t *rec, int *created,
-    sbx_error_t *err);
+    const char *session_id, int persist, sbx_session_rec_t *rec,
+    int *created, sbx_error_t *err);
 
 /* Reads and refreshes a session; not_found when there is none. */
 int sbx_session_get(sbx_ctx_t *ctx, const char *user, const char *session_id,
