@@ -185,6 +185,8 @@ int sbx_agent_path_open(int ws, const char *path, int flags,
     sbx_agent_error_t *err);
 int sbx_agent_path_parent(int ws, char *path, int create, char **name,
     sbx_agent_error_t *err);
+int sbx_agent_path_parent_of(char *path, int create, char **name,
+    sbx_agent_error_t *err);
 void sbx_agent_path_error(sbx_agent_error_t *err, int e, const char *what);
 
 /* sbx_agent_files.c: read and write */

@@ -135,7 +135,7 @@ sbx_agent_dir_list(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
 int
 sbx_agent_dir_delete(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
 {
-    int                   ws, dir, rc;
+    int                   dir, rc;
     char                 *name;
     sbx_kv_buf_t          h;
     sbx_agent_rm_t        rm;
@@ -145,14 +145,7 @@ sbx_agent_dir_delete(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
         return SBX_AGENT_ERR;
     }
 
-    ws = sbx_agent_workspace_open(err);
-    if (ws == -1) {
-        return SBX_AGENT_ERR;
-    }
-
-    dir = sbx_agent_path_parent(ws, req.path, 0, &name, err);
-    close(ws);
-
+    dir = sbx_agent_path_parent_of(req.path, 0, &name, err);
     if (dir == -1) {
         return SBX_AGENT_ERR;
     }

@@ -105,7 +105,7 @@ sbx_agent_file_read(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
 int
 sbx_agent_file_write(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
 {
-    int                   ws, dir, fd, rc;
+    int                   dir, fd, rc;
     char                 *name, tmp[32];
     mode_t                mode;
     sbx_agent_file_req_t  req;
@@ -114,14 +114,7 @@ sbx_agent_file_write(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
         return SBX_AGENT_ERR;
     }
 
-    ws = sbx_agent_workspace_open(err);
-    if (ws == -1) {
-        return SBX_AGENT_ERR;
-    }
-
-    dir = sbx_agent_path_parent(ws, req.path, 1, &name, err);
-    close(ws);
-
+    dir = sbx_agent_path_parent_of(req.path, 1, &name, err);
     if (dir == -1) {
         return SBX_AGENT_ERR;
     }

@@ -482,3 +482,25 @@ failed:
 
     return -1;
 }
+
+
+/*
+ * The directory the request's path is in, opened beneath a fresh
+ * descriptor of /workspace (see sbx_agent_path_parent()), or -1.
+ */
+int
+sbx_agent_path_parent_of(char *path, int create, char **name,
+    sbx_agent_error_t *err)
+{
+    int  ws, dir;
+
+    ws = sbx_agent_workspace_open(err);
+    if (ws == -1) {
+        return -1;
+    }
+
+    dir = sbx_agent_path_parent(ws, path, create, name, err);
+    close(ws);
+
+    return dir;
+}
