@@ -29,6 +29,9 @@ static ngx_int_t ngx_http_sandbox_ws_raw_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sandbox_ws_too_large(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
 static ngx_uint_t ngx_http_sandbox_ws_wants_raw(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sandbox_ws_file_json(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, ngx_uint_t status,
+    ngx_uint_t with_session);
 static ssize_t ngx_http_sandbox_ws_read_body(void *data, uint8_t *buf,
     size_t len, off_t offset);
 static ngx_int_t ngx_http_sandbox_ws_slice(ngx_http_request_t *r,
@@ -664,6 +667,29 @@ ngx_int_t
 ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
 {
+    return ngx_http_sandbox_ws_file_json(r, ctx, result, NGX_HTTP_OK, 0);
+}
+
+
+/* 201 {"path", "session_id", "size"}, as the seeds answer an upload. */
+
+ngx_int_t
+ngx_http_sandbox_render_ws_uploaded(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
+{
+    return ngx_http_sandbox_ws_file_json(r, ctx, result, NGX_HTTP_CREATED,
+                                         1);
+}
+
+
+/* {"path", "session_id"?, "size"} of a file written. */
+
+static ngx_int_t
+ngx_http_sandbox_ws_file_json(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, ngx_uint_t status,
+    ngx_uint_t with_session)
+{
+    char       *sid;
     cJSON      *json, *v;
     ngx_int_t   rc;
 
@@ -674,41 +700,20 @@ ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
 
     v = cJSON_GetObjectItemCaseSensitive(result, "path");
     cJSON_AddItemToObject(json, "path", cJSON_Duplicate(v, 1));
-    v = cJSON_GetObjectItemCaseSensitive(result, "size");
-    cJSON_AddItemToObject(json, "size", cJSON_Duplicate(v, 1));
 
-    rc = ngx_http_sandbox_prepare_json(r, ctx, NGX_HTTP_OK, json);
-    cJSON_Delete(json);
-
-    return rc;
-}
-
-
-/* 201 {"path", "session_id", "size"}, as the seeds answer an upload. */
-
-ngx_int_t
-ngx_http_sandbox_render_ws_uploaded(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
-{
-    char       *sid;
-    cJSON      *json, *v;
-    ngx_int_t   rc;
-
-    sid = ngx_http_sandbox_pstrz(r->pool, &ctx->path_id);
-    json = cJSON_CreateObject();
-
-    if (sid == NULL || json == NULL) {
-        cJSON_Delete(json);
-        return NGX_ERROR;
+    if (with_session) {
+        sid = ngx_http_sandbox_pstrz(r->pool, &ctx->path_id);
+        if (sid == NULL) {
+            cJSON_Delete(json);
+            return NGX_ERROR;
+        }
+        cJSON_AddStringToObject(json, "session_id", sid);
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(result, "path");
-    cJSON_AddItemToObject(json, "path", cJSON_Duplicate(v, 1));
-    cJSON_AddStringToObject(json, "session_id", sid);
     v = cJSON_GetObjectItemCaseSensitive(result, "size");
     cJSON_AddItemToObject(json, "size", cJSON_Duplicate(v, 1));
 
-    rc = ngx_http_sandbox_prepare_json(r, ctx, NGX_HTTP_CREATED, json);
+    rc = ngx_http_sandbox_prepare_json(r, ctx, status, json);
     cJSON_Delete(json);
 
     return rc;

@@ -227,28 +227,19 @@ sbx_agent_body_drain(sbx_agent_frame_t *f)
 
 
 /*
- * Writes a response frame: the prefix, header_len bytes of header, then
- * the nbody (at most 2) pieces of the body, blocking until all is written.
+ * Writes the prefix of a response whose body is body_len bytes, its
+ * header, and the nbody (at most 2) pieces of the body given here, in one
+ * writev, blocking until all is written.
  */
-int
-sbx_agent_write_frame(int fd, const void *header, size_t header_len,
-    const struct iovec *body, int nbody)
+static int
+sbx_agent_write_response(int fd, const void *header, size_t header_len,
+    uint64_t body_len, const struct iovec *body, int nbody)
 {
     uint8_t       prefix[SBX_FRAME_PREFIX_LEN];
     struct iovec  iov[4];
-    uint64_t      body_len;
     int           i;
 
-    if (nbody > 2) {
-        return SBX_AGENT_ERR;
-    }
-
-    body_len = 0;
-    for (i = 0; i < nbody; i++) {
-        body_len += body[i].iov_len;
-    }
-
-    if (header_len > UINT32_MAX || body_len > UINT32_MAX) {
+    if (nbody > 2 || header_len > UINT32_MAX || body_len > UINT32_MAX) {
         return SBX_AGENT_ERR;
     }
 
@@ -268,6 +259,24 @@ sbx_agent_write_frame(int fd, const void *header, size_t header_len,
 }
 
 
+/* Writes a whole response frame: its header and its body's pieces. */
+int
+sbx_agent_write_frame(int fd, const void *header, size_t header_len,
+    const struct iovec *body, int nbody)
+{
+    uint64_t  body_len;
+    int       i;
+
+    body_len = 0;
+    for (i = 0; i < nbody && i < 2; i++) {
+        body_len += body[i].iov_len;
+    }
+
+    return sbx_agent_write_response(fd, header, header_len, body_len, body,
+                                    nbody);
+}
+
+
 /*
  * Writes the prefix and the header of a response whose body_len bytes of
  * body the caller then writes itself (sbx_agent_write_all()).
@@ -276,22 +285,8 @@ int
 sbx_agent_write_head(int fd, const void *header, size_t header_len,
     uint64_t body_len)
 {
-    uint8_t       prefix[SBX_FRAME_PREFIX_LEN];
-    struct iovec  iov[2];
-
-    if (header_len > UINT32_MAX || body_len > UINT32_MAX) {
-        return SBX_AGENT_ERR;
-    }
-
-    sbx_frame_encode_prefix(prefix, SBX_FRAME_RESPONSE, (uint32_t) header_len,
-                            (uint32_t) body_len);
-
-    iov[0].iov_base = prefix;
-    iov[0].iov_len = sizeof(prefix);
-    iov[1].iov_base = (void *) header;
-    iov[1].iov_len = header_len;
-
-    return sbx_agent_writev_all(fd, iov, 2);
+    return sbx_agent_write_response(fd, header, header_len, body_len, NULL,
+                                    0);
 }
 
 

@@ -56,8 +56,9 @@ static int sbx_agent_request_field(sbx_agent_req_t *req, const sbx_kv_t *kv,
     unsigned *seen, size_t *nargs, size_t *nenv, sbx_agent_error_t *err);
 static int sbx_agent_request_once(const sbx_kv_t *kv, unsigned *seen,
     unsigned bit, sbx_agent_error_t *err);
-static int sbx_agent_request_number(const sbx_kv_t *kv, uint64_t min,
-    uint64_t max, uint64_t *out, sbx_agent_error_t *err);
+static int sbx_agent_request_number(const sbx_kv_t *kv, unsigned *seen,
+    unsigned bit, uint64_t min, uint64_t max, uint64_t *out,
+    sbx_agent_error_t *err);
 static int sbx_agent_request_rlimit(sbx_agent_req_t *req, const sbx_kv_t *kv,
     sbx_agent_error_t *err);
 static void sbx_agent_request_lists(sbx_agent_req_t *req,
@@ -204,24 +205,14 @@ sbx_agent_request_field(sbx_agent_req_t *req, const sbx_kv_t *kv,
     }
 
     if (sbx_kv_is(kv, "timeout_ms")) {
-        if (sbx_agent_request_once(kv, seen, SBX_AGENT_F_TIMEOUT, err)
-            != SBX_AGENT_OK)
-        {
-            return SBX_AGENT_ERR;
-        }
-
-        return sbx_agent_request_number(kv, 1, SBX_AGENT_TIMEOUT_MS_MAX,
+        return sbx_agent_request_number(kv, seen, SBX_AGENT_F_TIMEOUT,
+                                        1, SBX_AGENT_TIMEOUT_MS_MAX,
                                         &req->timeout_ms, err);
     }
 
     if (sbx_kv_is(kv, "output_limit")) {
-        if (sbx_agent_request_once(kv, seen, SBX_AGENT_F_OUTPUT_LIMIT, err)
-            != SBX_AGENT_OK)
-        {
-            return SBX_AGENT_ERR;
-        }
-
-        return sbx_agent_request_number(kv, 0, SBX_AGENT_OUTPUT_LIMIT_MAX,
+        return sbx_agent_request_number(kv, seen, SBX_AGENT_F_OUTPUT_LIMIT,
+                                        0, SBX_AGENT_OUTPUT_LIMIT_MAX,
                                         &req->output_limit, err);
     }
 
@@ -255,10 +246,15 @@ sbx_agent_request_once(const sbx_kv_t *kv, unsigned *seen, unsigned bit,
 }
 
 
+/* A numeric field that appears once, of min..max. */
 static int
-sbx_agent_request_number(const sbx_kv_t *kv, uint64_t min, uint64_t max,
-    uint64_t *out, sbx_agent_error_t *err)
+sbx_agent_request_number(const sbx_kv_t *kv, unsigned *seen, unsigned bit,
+    uint64_t min, uint64_t max, uint64_t *out, sbx_agent_error_t *err)
 {
+    if (sbx_agent_request_once(kv, seen, bit, err) != SBX_AGENT_OK) {
+        return SBX_AGENT_ERR;
+    }
+
     if (sbx_kv_number(kv, max, out) != 0 || *out < min) {
         sbx_agent_error_set(err, SBX_AGENT_E_BAD_REQUEST,
                             "%.*s is not a number in %llu..%llu",
@@ -434,24 +430,14 @@ sbx_agent_request_file_field(sbx_agent_file_req_t *req, const sbx_kv_t *kv,
     }
 
     if ((fields & SBX_AGENT_FILE_LIMIT) && sbx_kv_is(kv, "limit")) {
-        if (sbx_agent_request_once(kv, seen, SBX_AGENT_FILE_LIMIT, err)
-            != SBX_AGENT_OK)
-        {
-            return SBX_AGENT_ERR;
-        }
-
-        return sbx_agent_request_number(kv, 1, SBX_AGENT_LIST_MAX,
+        return sbx_agent_request_number(kv, seen, SBX_AGENT_FILE_LIMIT,
+                                        1, SBX_AGENT_LIST_MAX,
                                         &req->limit, err);
     }
 
     if ((fields & SBX_AGENT_FILE_MAX) && sbx_kv_is(kv, "max")) {
-        if (sbx_agent_request_once(kv, seen, SBX_AGENT_FILE_MAX, err)
-            != SBX_AGENT_OK)
-        {
-            return SBX_AGENT_ERR;
-        }
-
-        return sbx_agent_request_number(kv, 0, SBX_AGENT_READ_MAX,
+        return sbx_agent_request_number(kv, seen, SBX_AGENT_FILE_MAX,
+                                        0, SBX_AGENT_READ_MAX,
                                         &req->max, err);
     }
 
