@@ -1,18 +1,27 @@
-
 /*
  * Copyright (C) ngx_sandbox contributors
  *
  * Authentication in the ACCESS phase, as auth_request does it: an API key
- * (X-API-Key) or an HS256 JWT (Authorization: Bearer) names the user.
+ * (X-API-Key) or a JWT (Authorization: Bearer) names the user.  Missing or
+ * bad credentials get 401 with a WWW-Authenticate challenge (RFC 6750); a
+ * token that is good but lacks the required scope gets 403.
  */
 
 
-#include <jwt.h>
+#include <openssl/evp.h>
 
 #include "ngx_http_sandbox_module.h"
 
 
-#define NGX_HTTP_SANDBOX_TOKEN_MAX  8192
+#define NGX_HTTP_SANDBOX_API_KEY_MAX  1024
+
+
+/* How a refused token is answered. */
+typedef struct {
+    ngx_uint_t   status;
+    const char  *code;
+    const char  *message;
+} ngx_http_sandbox_refusal_t;
 
 
 static ngx_int_t ngx_http_sandbox_auth_api_key(ngx_http_request_t *r,
@@ -21,18 +30,48 @@ static ngx_int_t ngx_http_sandbox_auth_api_key(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sandbox_auth_jwt(ngx_http_request_t *r,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_http_sandbox_ctx_t *ctx,
     ngx_str_t *token);
-static ngx_int_t ngx_http_sandbox_jwt_user(ngx_http_request_t *r,
-    jwt_t *jwt, ngx_int_t alg, ngx_http_sandbox_ctx_t *ctx);
-static ngx_int_t ngx_http_sandbox_unauthorized(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, const char *code, const char *message);
+static ngx_int_t ngx_http_sandbox_challenge(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *message, ngx_http_sandbox_loc_conf_t *slcf);
+static ngx_int_t ngx_http_sandbox_key_digest(ngx_str_t *key, u_char *digest);
 static ngx_table_elt_t *ngx_http_sandbox_find_header(ngx_http_request_t *r,
     const char *name, size_t len);
 static ngx_uint_t ngx_http_sandbox_bearer(ngx_http_request_t *r,
     ngx_str_t *token);
-static ngx_uint_t ngx_http_sandbox_equal(ngx_str_t *a, ngx_str_t *b);
+static ngx_uint_t ngx_http_sandbox_digest_equal(const u_char *a,
+    const u_char *b);
+static ngx_int_t ngx_http_sandbox_hex_digest(ngx_str_t *hex, u_char *digest);
 static char *ngx_http_sandbox_key_line(ngx_conf_t *cf,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *path, ngx_uint_t line,
     u_char *p, u_char *end);
+
+
+/* Indexed by sbx_jwt_error_t. */
+static ngx_http_sandbox_refusal_t  ngx_http_sandbox_jwt_refusals[] = {
+    { 0, NULL, NULL },
+    { 401, "invalid_token", "the bearer token is malformed" },
+    { 401, "invalid_token", "the bearer token is too large" },
+    { 401, "invalid_token", "the bearer token's algorithm is not accepted" },
+    { 401, "invalid_token",
+      "the bearer token's header names a key of its own (jku, jwk, x5u, "
+      "x5c): refused" },
+    { 401, "invalid_token",
+      "the bearer token's header has critical extensions: refused" },
+    { 401, "invalid_token", "the bearer token is not signed" },
+    { 401, "invalid_token", "the bearer token's \"kid\" names no known key" },
+    { 401, "invalid_token", "the bearer token's signature is not valid" },
+    { 401, "invalid_token", "the bearer token has no \"exp\" claim" },
+    { 401, "token_expired", "the bearer token has expired" },
+    { 401, "token_not_yet_valid",
+      "the bearer token is not valid yet (\"nbf\" or \"iat\")" },
+    { 401, "invalid_token",
+      "the bearer token's \"exp\", \"nbf\" or \"iat\" is not a number" },
+    { 401, "invalid_token", "the bearer token's issuer is not accepted" },
+    { 401, "invalid_token", "the bearer token's audience is not accepted" },
+    { 401, "invalid_token", "the bearer token names no valid user" },
+    { 403, "insufficient_scope",
+      "the bearer token lacks the scope this endpoint requires" }
+};
 
 
 ngx_int_t
@@ -65,19 +104,20 @@ ngx_http_sandbox_access_handler(ngx_http_request_t *r)
         return ngx_http_sandbox_auth_api_key(r, slcf, ctx, &key->value);
     }
 
-    if (ngx_http_sandbox_bearer(r, &token) && slcf->jwt_secret.len) {
+    if (ngx_http_sandbox_bearer(r, &token) && slcf->jwt.keys != NULL) {
         return ngx_http_sandbox_auth_jwt(r, slcf, ctx, &token);
     }
 
-    return ngx_http_sandbox_unauthorized(r, ctx, "unauthorized",
+    return ngx_http_sandbox_challenge(r, ctx, NGX_HTTP_UNAUTHORIZED,
+               "unauthorized",
                "credentials are required: send X-API-Key or "
-               "Authorization: Bearer");
+               "Authorization: Bearer", NULL);
 }
 
 
 /*
- * Every configured key is compared in full, so that the time taken does
- * not tell how much of a guess was right.
+ * The key's digest is compared with every configured digest, so that the
+ * time taken tells neither which key nor how much of it was right.
  */
 
 static ngx_int_t
@@ -85,22 +125,34 @@ ngx_http_sandbox_auth_api_key(ngx_http_request_t *r,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_http_sandbox_ctx_t *ctx,
     ngx_str_t *key)
 {
+    u_char                       digest[NGX_HTTP_SANDBOX_KEY_DIGEST_LEN];
     ngx_str_t                   *user;
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, match;
     ngx_http_sandbox_api_key_t  *k;
+
+    if (key->len == 0 || key->len > NGX_HTTP_SANDBOX_API_KEY_MAX
+        || ngx_http_sandbox_key_digest(key, digest) != NGX_OK)
+    {
+        return ngx_http_sandbox_challenge(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                          "invalid_api_key",
+                                          "the API key is not valid", NULL);
+    }
 
     user = NULL;
     k = slcf->api_keys->elts;
 
     for (i = 0; i < slcf->api_keys->nelts; i++) {
-        if (ngx_http_sandbox_equal(&k[i].key, key) && user == NULL) {
+        match = ngx_http_sandbox_digest_equal(k[i].digest, digest);
+
+        if (match && user == NULL) {
             user = &k[i].user;
         }
     }
 
     if (user == NULL) {
-        return ngx_http_sandbox_unauthorized(r, ctx, "invalid_api_key",
-                                             "the API key is not valid");
+        return ngx_http_sandbox_challenge(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                          "invalid_api_key",
+                                          "the API key is not valid", NULL);
     }
 
     ctx->user = *user;
@@ -114,91 +166,39 @@ ngx_http_sandbox_auth_jwt(ngx_http_request_t *r,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_http_sandbox_ctx_t *ctx,
     ngx_str_t *token)
 {
-    char       *s;
-    jwt_t      *jwt;
-    ngx_int_t   rc;
+    sbx_jwt_error_t              rc;
+    ngx_http_sandbox_refusal_t  *refusal;
 
-    if (token->len == 0 || token->len > NGX_HTTP_SANDBOX_TOKEN_MAX) {
-        return ngx_http_sandbox_unauthorized(r, ctx, "invalid_token",
-                                             "the bearer token is malformed");
+    rc = ngx_http_sandbox_jwt_verify(r, &slcf->jwt, token, &ctx->user);
+
+    if (rc == SBX_JWT_OK) {
+        return NGX_OK;
     }
 
-    s = (char *) ngx_pnalloc(r->pool, token->len + 1);
-    if (s == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_str_null(&ctx->user);
 
-    ngx_memcpy(s, token->data, token->len);
-    s[token->len] = '\0';
+    refusal = &ngx_http_sandbox_jwt_refusals[rc];
 
-    jwt = NULL;
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "sandbox: bearer token refused: %s", refusal->message);
 
-    if (jwt_decode(&jwt, s, slcf->jwt_secret.data, (int) slcf->jwt_secret.len)
-        != 0)
-    {
-        return ngx_http_sandbox_unauthorized(r, ctx, "invalid_token",
-                   "the bearer token's format or signature is not valid");
-    }
-
-    rc = ngx_http_sandbox_jwt_user(r, jwt, slcf->jwt_algorithm, ctx);
-
-    jwt_free(jwt);
-
-    return rc;
+    return ngx_http_sandbox_challenge(r, ctx, refusal->status, refusal->code,
+                                      refusal->message, slcf);
 }
 
 
 /*
- * The algorithm is pinned by configuration, whatever the token's header
- * says; "exp" is required and checked; "sub" names the user.
+ * 401 or 403 with its challenge: "Bearer realm" alone when no credentials
+ * came, with error= (and scope= for 403) when a token was refused.
  */
 
 static ngx_int_t
-ngx_http_sandbox_jwt_user(ngx_http_request_t *r, jwt_t *jwt, ngx_int_t alg,
-    ngx_http_sandbox_ctx_t *ctx)
+ngx_http_sandbox_challenge(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *message, ngx_http_sandbox_loc_conf_t *slcf)
 {
-    long         exp;
-    size_t       len;
-    const char  *sub;
-
-    if ((ngx_int_t) jwt_get_alg(jwt) != alg) {
-        return ngx_http_sandbox_unauthorized(r, ctx, "invalid_token",
-                   "the bearer token's algorithm is not accepted");
-    }
-
-    errno = 0;
-    exp = jwt_get_grant_int(jwt, "exp");
-
-    if (errno != 0) {
-        return ngx_http_sandbox_unauthorized(r, ctx, "invalid_token",
-                   "the bearer token has no \"exp\" claim");
-    }
-
-    if (exp <= (long) ngx_time()) {
-        return ngx_http_sandbox_unauthorized(r, ctx, "token_expired",
-                                             "the bearer token has expired");
-    }
-
-    sub = jwt_get_grant(jwt, "sub");
-    len = sub ? ngx_strlen(sub) : 0;
-
-    if (sub == NULL || !sbx_user_id_valid(sub, len)) {
-        return ngx_http_sandbox_unauthorized(r, ctx, "invalid_token",
-                   "the bearer token has no valid \"sub\" claim");
-    }
-
-    if (ngx_http_sandbox_cstr(r->pool, &ctx->user, sub) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_sandbox_unauthorized(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, const char *code, const char *message)
-{
+    u_char           *p;
+    size_t            len;
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -210,8 +210,42 @@ ngx_http_sandbox_unauthorized(ngx_http_request_t *r,
     ngx_str_set(&h->key, "WWW-Authenticate");
     ngx_str_set(&h->value, "Bearer realm=\"sandbox\"");
 
-    return ngx_http_sandbox_fail(r, ctx, NGX_HTTP_UNAUTHORIZED, code,
-                                 message);
+    if (slcf != NULL) {
+        len = sizeof("Bearer realm=\"sandbox\", error=\"\", scope=\"\"") - 1
+              + ngx_strlen(code) + slcf->jwt.scope.len;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.data = p;
+
+        p = ngx_sprintf(p, "Bearer realm=\"sandbox\", error=\"%s\"",
+                        status == NGX_HTTP_FORBIDDEN ? "insufficient_scope"
+                                                     : "invalid_token");
+
+        if (status == NGX_HTTP_FORBIDDEN) {
+            p = ngx_sprintf(p, ", scope=\"%V\"", &slcf->jwt.scope);
+        }
+
+        h->value.len = p - h->value.data;
+    }
+
+    return ngx_http_sandbox_fail(r, ctx, status, code, message);
+}
+
+
+static ngx_int_t
+ngx_http_sandbox_key_digest(ngx_str_t *key, u_char *digest)
+{
+    if (EVP_Digest(key->data, key->len, digest, NULL, EVP_sha256(), NULL)
+        != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -274,22 +308,18 @@ ngx_http_sandbox_bearer(ngx_http_request_t *r, ngx_str_t *token)
 }
 
 
-/* A comparison whose time depends on the lengths only, not the bytes. */
+/* A comparison whose time does not depend on the bytes. */
 
 static ngx_uint_t
-ngx_http_sandbox_equal(ngx_str_t *a, ngx_str_t *b)
+ngx_http_sandbox_digest_equal(const u_char *a, const u_char *b)
 {
-    size_t  i;
-    u_char  diff;
+    ngx_uint_t  i;
+    u_char      diff;
 
-    if (a->len == 0) {
-        return 0;
-    }
+    diff = 0;
 
-    diff = (a->len != b->len);
-
-    for (i = 0; i < b->len; i++) {
-        diff |= a->data[i % a->len] ^ b->data[i];
+    for (i = 0; i < NGX_HTTP_SANDBOX_KEY_DIGEST_LEN; i++) {
+        diff |= a[i] ^ b[i];
     }
 
     return diff == 0;
@@ -392,17 +422,21 @@ ngx_http_sandbox_key_line(ngx_conf_t *cf, ngx_http_sandbox_loc_conf_t *slcf,
 
 
 /*
- * Adds a key and the user it names; NGX_DECLINED when the key is empty or
- * the user id is not one (1 to 256 bytes, no control characters).
+ * Adds a key and the user it names.  The key is "sha256:" and the 64 hex
+ * digits of its SHA-256 digest, or the key itself; only the digest is
+ * kept.  NGX_DECLINED when the key is empty, longer than a request may
+ * send, or a malformed digest, or when the user id is not one (1 to 256
+ * bytes, no control characters).
  */
 
 ngx_int_t
 ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *key, ngx_str_t *user)
 {
+    ngx_str_t                    hex;
     ngx_http_sandbox_api_key_t  *k;
 
-    if (key->len == 0
+    if (key->len == 0 || key->len > NGX_HTTP_SANDBOX_API_KEY_MAX
         || !sbx_user_id_valid((const char *) user->data, user->len))
     {
         return NGX_DECLINED;
@@ -421,8 +455,40 @@ ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    k->key = *key;
     k->user = *user;
+
+    if (key->len > sizeof("sha256:") - 1
+        && ngx_strncmp(key->data, "sha256:", sizeof("sha256:") - 1) == 0)
+    {
+        hex.data = key->data + sizeof("sha256:") - 1;
+        hex.len = key->len - (sizeof("sha256:") - 1);
+
+        return ngx_http_sandbox_hex_digest(&hex, k->digest);
+    }
+
+    return ngx_http_sandbox_key_digest(key, k->digest);
+}
+
+
+static ngx_int_t
+ngx_http_sandbox_hex_digest(ngx_str_t *hex, u_char *digest)
+{
+    ngx_uint_t  i;
+    ngx_int_t   byte;
+
+    if (hex->len != 2 * NGX_HTTP_SANDBOX_KEY_DIGEST_LEN) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < NGX_HTTP_SANDBOX_KEY_DIGEST_LEN; i++) {
+        byte = ngx_hextoi(hex->data + 2 * i, 2);
+
+        if (byte == NGX_ERROR) {
+            return NGX_DECLINED;
+        }
+
+        digest[i] = (u_char) byte;
+    }
 
     return NGX_OK;
 }

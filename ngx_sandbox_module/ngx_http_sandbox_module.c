@@ -6,8 +6,6 @@
  */
 
 
-#include <jwt.h>
-
 #include "ngx_http_sandbox_module.h"
 
 
@@ -31,12 +29,6 @@ static char *ngx_http_sandbox_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_sandbox_api_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_sandbox_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_sandbox_jwt_secret_file(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_sandbox_jwt_algorithm(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_http_sandbox_allowed_commands(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_array_t *ngx_http_sandbox_default_allowed(ngx_conf_t *cf);
@@ -96,24 +88,73 @@ static ngx_command_t  ngx_http_sandbox_commands[] = {
       NULL },
 
     { ngx_string("sandbox_jwt_secret"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_sandbox_jwt_secret,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
     { ngx_string("sandbox_jwt_secret_file"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_sandbox_jwt_secret_file,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
-    { ngx_string("sandbox_jwt_algorithm"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_sandbox_jwt_algorithm,
+    { ngx_string("sandbox_jwt_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_sandbox_jwt_key_file,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("sandbox_jwt_algorithms"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_sandbox_jwt_algorithms,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("sandbox_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, jwt.leeway),
+      NULL },
+
+    { ngx_string("sandbox_jwt_require_exp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, jwt.require_exp),
+      NULL },
+
+    { ngx_string("sandbox_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_sandbox_conf_set_strs,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, jwt.issuers),
+      NULL },
+
+    { ngx_string("sandbox_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_sandbox_conf_set_strs,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, jwt.audiences),
+      NULL },
+
+    { ngx_string("sandbox_jwt_user_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, jwt.user_claim),
+      NULL },
+
+    { ngx_string("sandbox_jwt_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, jwt.scope),
       NULL },
 
     { ngx_string("sandbox_allowed_commands"),
@@ -212,7 +253,7 @@ static ngx_command_t  ngx_http_sandbox_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_sandbox_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_sandbox_add_variables,        /* preconfiguration */
     ngx_http_sandbox_init,                 /* postconfiguration */
 
     ngx_http_sandbox_create_main_conf,     /* create main configuration */
@@ -266,7 +307,8 @@ ngx_http_sandbox_create_loc_conf(ngx_conf_t *cf)
      *     conf->upstream.bufs.num = 0;
      *     conf->upstream.next_upstream = 0;
      *     conf->upstream.temp_path = NULL;
-     *     conf->jwt_secret = { 0, NULL };
+     *     conf->jwt.user_claim = { 0, NULL };
+     *     conf->jwt.scope = { 0, NULL };
      *     conf->policy = { NULL, 0, 0, 0 };
      */
 
@@ -297,7 +339,7 @@ ngx_http_sandbox_create_loc_conf(ngx_conf_t *cf)
     conf->upstream.force_ranges = 0;
 
     conf->api_keys = NGX_CONF_UNSET_PTR;
-    conf->jwt_algorithm = NGX_CONF_UNSET;
+    ngx_http_sandbox_jwt_create_conf(&conf->jwt);
     conf->allowed = NGX_CONF_UNSET_PTR;
     conf->exec_timeout = NGX_CONF_UNSET_MSEC;
     conf->exec_timeout_max = NGX_CONF_UNSET_MSEC;
@@ -318,9 +360,12 @@ ngx_http_sandbox_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
 
     ngx_conf_merge_ptr_value(conf->api_keys, prev->api_keys, NULL);
-    ngx_conf_merge_str_value(conf->jwt_secret, prev->jwt_secret, "");
-    ngx_conf_merge_value(conf->jwt_algorithm, prev->jwt_algorithm,
-                         JWT_ALG_HS256);
+
+    if (ngx_http_sandbox_jwt_merge_conf(cf, &prev->jwt, &conf->jwt)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_size_value(conf->max_response_body,
                               prev->max_response_body, 64 * 1024 * 1024);
@@ -355,12 +400,13 @@ ngx_http_sandbox_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->enable && conf->api_keys == NULL && conf->jwt_secret.len == 0) {
+    if (conf->enable && conf->api_keys == NULL && conf->jwt.keys == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"sandbox on\" needs credentials: "
                            "\"sandbox_api_key\", \"sandbox_api_key_file\", "
-                           "\"sandbox_jwt_secret\" or "
-                           "\"sandbox_jwt_secret_file\"");
+                           "\"sandbox_jwt_secret\", "
+                           "\"sandbox_jwt_secret_file\" or "
+                           "\"sandbox_jwt_key_file\"");
         return NGX_CONF_ERROR;
     }
 
@@ -635,96 +681,6 @@ ngx_http_sandbox_api_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     return ngx_http_sandbox_load_key_file(cf, conf, &value[1]);
-}
-
-
-static char *
-ngx_http_sandbox_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_sandbox_loc_conf_t *slcf = conf;
-
-    ngx_str_t  *value;
-
-    if (slcf->jwt_secret.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (value[1].len < 16) {
-        return "is too short: use at least 16 bytes";
-    }
-
-    slcf->jwt_secret = value[1];
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_sandbox_jwt_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_sandbox_loc_conf_t *slcf = conf;
-
-    ngx_str_t  *value, path, secret;
-
-    if (slcf->jwt_secret.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_http_sandbox_read_conf_file(cf, &value[1], 4096, &path, &secret)
-        != NGX_CONF_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    while (secret.len
-           && (secret.data[secret.len - 1] == '\n'
-               || secret.data[secret.len - 1] == '\r'))
-    {
-        secret.len--;
-    }
-
-    if (secret.len < 16) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "the secret in \"%V\" must be 16 to 4096 bytes",
-                           &path);
-        return NGX_CONF_ERROR;
-    }
-
-    slcf->jwt_secret = secret;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_sandbox_jwt_algorithm(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_sandbox_loc_conf_t *slcf = conf;
-
-    ngx_str_t  *value;
-
-    if (slcf->jwt_algorithm != NGX_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (value[1].len == 5 && ngx_strncmp(value[1].data, "HS256", 5) == 0) {
-        slcf->jwt_algorithm = JWT_ALG_HS256;
-        return NGX_CONF_OK;
-    }
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "unsupported JWT algorithm \"%V\": use HS256",
-                       &value[1]);
-
-    return NGX_CONF_ERROR;
 }
 
 

@@ -17,7 +17,11 @@
 #include <cjson/cJSON.h>
 
 #include "sbx_frame.h"
+#include "sbx_jwt.h"
 #include "sbx_validate.h"
+
+
+#define NGX_HTTP_SANDBOX_KEY_DIGEST_LEN  32     /* SHA-256 */
 
 
 typedef struct ngx_http_sandbox_ctx_s  ngx_http_sandbox_ctx_t;
@@ -29,10 +33,32 @@ typedef struct {
 } ngx_http_sandbox_main_conf_t;
 
 
+/* An API key is kept as its SHA-256 digest only. */
 typedef struct {
-    ngx_str_t                   key;
+    u_char                      digest[NGX_HTTP_SANDBOX_KEY_DIGEST_LEN];
     ngx_str_t                   user;
 } ngx_http_sandbox_api_key_t;
+
+
+/* A key that verifies tokens: an HMAC secret, or a public key's PEM. */
+typedef struct {
+    sbx_jwt_key_type_t          type;
+    ngx_str_t                   kid;            /* empty: none */
+    ngx_str_t                   key;
+} ngx_http_sandbox_jwt_key_t;
+
+
+typedef struct {
+    ngx_array_t                *keys;           /* ngx_http_sandbox_jwt_key_t */
+    ngx_uint_t                  algorithms;     /* configured; 0: none */
+    ngx_uint_t                  accepted;       /* those, or the keys' */
+    time_t                      leeway;
+    ngx_flag_t                  require_exp;
+    ngx_array_t                *issuers;        /* sbx_str_t */
+    ngx_array_t                *audiences;      /* sbx_str_t */
+    ngx_str_t                   user_claim;
+    ngx_str_t                   scope;
+} ngx_http_sandbox_jwt_conf_t;
 
 
 typedef struct {
@@ -40,8 +66,7 @@ typedef struct {
     ngx_http_upstream_conf_t    upstream;
 
     ngx_array_t                *api_keys;       /* ngx_http_sandbox_api_key_t */
-    ngx_str_t                   jwt_secret;
-    ngx_int_t                   jwt_algorithm;  /* jwt_alg_t */
+    ngx_http_sandbox_jwt_conf_t jwt;
 
     ngx_array_t                *allowed;        /* sbx_str_t; NULL: any */
     ngx_msec_t                  exec_timeout;
@@ -90,6 +115,8 @@ struct ngx_http_sandbox_ctx_s {
     ngx_http_sandbox_route_t   *route;
     ngx_str_t                   path_id;    /* the '*' of the route path */
     ngx_str_t                   user;
+    ngx_str_t                   session;    /* named in args or result */
+    ngx_int_t                   exit_code;  /* when has_exit_code */
 
     ngx_str_t                   error_code;
     ngx_str_t                   error_message;
@@ -112,6 +139,8 @@ struct ngx_http_sandbox_ctx_s {
     unsigned                    rendered:1;
     unsigned                    error_body_sent:1;
     unsigned                    rewrite_error:1;
+    unsigned                    has_exit_code:1;
+    unsigned                    timed_out:1;
 };
 
 
@@ -152,6 +181,32 @@ char *ngx_http_sandbox_load_key_file(ngx_conf_t *cf,
 ngx_int_t ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *key, ngx_str_t *user);
 
+/* ngx_http_sandbox_jwt.c */
+sbx_jwt_error_t ngx_http_sandbox_jwt_verify(ngx_http_request_t *r,
+    ngx_http_sandbox_jwt_conf_t *jcf, ngx_str_t *token, ngx_str_t *user);
+
+/* ngx_http_sandbox_jwt_conf.c */
+void ngx_http_sandbox_jwt_create_conf(ngx_http_sandbox_jwt_conf_t *jcf);
+char *ngx_http_sandbox_jwt_merge_conf(ngx_conf_t *cf,
+    ngx_http_sandbox_jwt_conf_t *prev, ngx_http_sandbox_jwt_conf_t *conf);
+char *ngx_http_sandbox_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_sandbox_jwt_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_sandbox_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_sandbox_jwt_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_sandbox_conf_set_strs(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_sandbox_variables.c */
+ngx_int_t ngx_http_sandbox_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_sandbox_note_args(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *args);
+ngx_int_t ngx_http_sandbox_note_result(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result);
+
 /* ngx_http_sandbox_util.c */
 char *ngx_http_sandbox_pstrz(ngx_pool_t *pool, ngx_str_t *s);
 ngx_int_t ngx_http_sandbox_cstr(ngx_pool_t *pool, ngx_str_t *to,
@@ -162,6 +217,7 @@ char *ngx_http_sandbox_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
 /* ngx_http_sandbox_upstream.c */
 ngx_int_t ngx_http_sandbox_upstream_start(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *args, ngx_msec_t extra_timeout);
+char *ngx_http_sandbox_request_id(ngx_http_request_t *r);
 
 /* ngx_http_sandbox_render.c */
 ngx_int_t ngx_http_sandbox_render_frame(ngx_http_request_t *r,

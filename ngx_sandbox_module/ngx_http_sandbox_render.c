@@ -95,9 +95,13 @@ ngx_http_sandbox_render_frame(ngx_http_request_t *r,
                  cJSON_GetObjectItemCaseSensitive(hdr, "error"));
 
     } else if (cJSON_IsTrue(ok) && cJSON_IsObject(result)) {
-        rc = ctx->route->render(r, ctx, result,
-                                ctx->payload + ctx->frame.header_len,
-                                ctx->frame.body_len);
+        rc = ngx_http_sandbox_note_result(r, ctx, result);
+
+        if (rc == NGX_OK) {
+            rc = ctx->route->render(r, ctx, result,
+                                    ctx->payload + ctx->frame.header_len,
+                                    ctx->frame.body_len);
+        }
 
     } else {
         rc = ngx_http_sandbox_invalid(r, "a header without \"ok\"");

@@ -207,6 +207,11 @@ ngx_http_sandbox_dispatch(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
         return rc;
     }
 
+    if (ngx_http_sandbox_note_args(r, ctx, args) != NGX_OK) {
+        cJSON_Delete(args);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     extra = 0;
 
     if (ngx_strcmp(ctx->route->op, "exec") == 0) {

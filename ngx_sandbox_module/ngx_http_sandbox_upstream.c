@@ -15,7 +15,6 @@
 
 static ngx_int_t ngx_http_sandbox_frame(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *args);
-static char *ngx_http_sandbox_request_id(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sandbox_create_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sandbox_reinit_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sandbox_process_header(ngx_http_request_t *r);
@@ -178,7 +177,7 @@ failed:
 
 /* $request_id, so that nginx's and sandboxd's logs can be joined. */
 
-static char *
+char *
 ngx_http_sandbox_request_id(ngx_http_request_t *r)
 {
     ngx_str_t                      id;

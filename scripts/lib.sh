@@ -33,7 +33,7 @@ SBX_PACKAGES=(
     debootstrap
     libtest-simple-perl libjson-pp-perl
     clang-format
-    wrk hyperfine jq curl
+    wrk hyperfine jq curl openssl
     iproute2 python3
 )
 

@@ -28,7 +28,7 @@ sub bearer { 'Authorization: Bearer ' . jwt(@_) }
 my $now = time;
 our %T = (
     good    => bearer({ sub => 'jwt-user', exp => $now + 3600 }),
-    expired => bearer({ sub => 'jwt-user', exp => $now - 10 }),
+    expired => bearer({ sub => 'jwt-user', exp => $now - 120 }),
     noexp   => bearer({ sub => 'jwt-user' }),
     nosub   => bearer({ exp => $now + 3600 }),
     badsig  => bearer({ sub => 'jwt-user', exp => $now + 3600 },
@@ -196,7 +196,7 @@ $::T{none}
         sandbox on;
         sandbox_pass unix:$SBX_SOCKET;
         sandbox_jwt_secret test-jwt-secret-0123456789abcdef;
-        sandbox_jwt_algorithm HS256;
+        sandbox_jwt_algorithms HS256;
     }
 --- request
 GET /sessions
@@ -231,7 +231,7 @@ expected "<key> <user>"
     location / {
         sandbox on;
         sandbox_jwt_secret test-jwt-secret-0123456789abcdef;
-        sandbox_jwt_algorithm none;
+        sandbox_jwt_algorithms none;
     }
 --- must_die
 --- error_log
@@ -260,7 +260,7 @@ $::T{good}
     }
 --- must_die
 --- error_log
-must be 16 to 4096 bytes
+must be 32 to 4096 bytes
 
 === TEST 18: a missing key file fails nginx -t
 --- config
@@ -271,3 +271,66 @@ must be 16 to 4096 bytes
 --- must_die
 --- error_log
 no_such_file
+
+=== TEST 19: a key stored as its SHA-256 digest
+--- config
+    location / {
+        sandbox on;
+        sandbox_pass unix:$SBX_SOCKET;
+        sandbox_api_key_file $SBX_ROOT/t/data/api_keys;
+        add_header X-User $sandbox_user always;
+    }
+--- request
+GET /sessions
+--- more_headers
+X-API-Key: hashed-key-erin
+--- error_code: 200
+--- response_headers
+X-User: erin
+
+=== TEST 20: the digest line itself is not a key
+--- config
+    location / {
+        sandbox on;
+        sandbox_pass unix:$SBX_SOCKET;
+        sandbox_api_key_file $SBX_ROOT/t/data/api_keys;
+    }
+--- request
+GET /sessions
+--- more_headers
+X-API-Key: sha256:27bbfd101d0d9e08dbee3a07998a12843e970dbc76f0c04d6441808117e3f185
+--- error_code: 401
+--- json
+.error.code == "invalid_api_key"
+
+=== TEST 21: a malformed digest fails nginx -t
+--- config
+    location / {
+        sandbox on;
+        sandbox_api_key sha256:27bbfd10 frank;
+    }
+--- must_die
+--- error_log
+invalid key or user id "frank"
+
+=== TEST 22: a bearer token that fails carries error="invalid_token"
+--- request
+GET /sessions
+--- more_headers eval
+$::T{badsig}
+--- error_code: 401
+--- response_headers_like
+WWW-Authenticate: ^Bearer realm="sandbox", error="invalid_token"$
+
+=== TEST 23: an API key longer than 1024 bytes: 401, not hashed
+--- config
+    location / {
+        sandbox on;
+        sandbox_pass unix:$SBX_SOCKET;
+        sandbox_api_key test-key-alice alice;
+    }
+--- request
+GET /sessions
+--- more_headers eval
+'X-API-Key: ' . ('k' x 1025)
+--- error_code: 401
