@@ -34,8 +34,6 @@ static ngx_int_t ngx_http_sandbox_challenge(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *code,
     const char *message, ngx_http_sandbox_loc_conf_t *slcf);
 static ngx_int_t ngx_http_sandbox_key_digest(ngx_str_t *key, u_char *digest);
-static ngx_table_elt_t *ngx_http_sandbox_find_header(ngx_http_request_t *r,
-    const char *name, size_t len);
 static ngx_uint_t ngx_http_sandbox_bearer(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_uint_t ngx_http_sandbox_digest_equal(const u_char *a,
@@ -246,38 +244,6 @@ ngx_http_sandbox_key_digest(ngx_str_t *key, u_char *digest)
     }
 
     return NGX_OK;
-}
-
-
-static ngx_table_elt_t *
-ngx_http_sandbox_find_header(ngx_http_request_t *r, const char *name,
-    size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
 }
 
 

@@ -22,6 +22,8 @@ typedef struct {
 static ngx_int_t ngx_http_sandbox_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sandbox_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_sandbox_request_id_header(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx);
 static ngx_uint_t ngx_http_sandbox_ready_failed(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, cJSON *json);
 static ngx_int_t ngx_http_sandbox_add_error(ngx_http_sandbox_ctx_t *ctx,
@@ -77,15 +79,29 @@ ngx_http_sandbox_header_filter(ngx_http_request_t *r)
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
 
-    status = r->err_status ? r->err_status : r->headers_out.status;
-
-    if (!slcf->enable || r != r->main || status < NGX_HTTP_BAD_REQUEST) {
+    if (!slcf->enable || r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
     ctx = ngx_http_sandbox_get_ctx(r);
     if (ctx == NULL) {
         return NGX_ERROR;
+    }
+
+    if (!ctx->headers_added) {
+        ctx->headers_added = 1;
+
+        if (ngx_http_sandbox_request_id_header(r, ctx) != NGX_OK
+            || ngx_http_sandbox_cors_headers(r) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    status = r->err_status ? r->err_status : r->headers_out.status;
+
+    if (status < NGX_HTTP_BAD_REQUEST) {
+        return ngx_http_next_header_filter(r);
     }
 
     if (ctx->rendered) {
@@ -274,4 +290,27 @@ ngx_http_sandbox_add_error(ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status,
     }
 
     return NGX_OK;
+}
+
+
+/* X-Request-Id: the id in nginx's log and sandboxd's, for support. */
+
+static ngx_int_t
+ngx_http_sandbox_request_id_header(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx)
+{
+    ngx_str_t  id;
+
+    if (ctx->request_id == NULL) {
+        ctx->request_id = ngx_http_sandbox_request_id(r);
+
+        if (ctx->request_id == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    id.data = (u_char *) ctx->request_id;
+    id.len = ngx_strlen(ctx->request_id);
+
+    return ngx_http_sandbox_add_header(r, "X-Request-Id", &id);
 }

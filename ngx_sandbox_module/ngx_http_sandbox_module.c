@@ -157,6 +157,34 @@ static ngx_command_t  ngx_http_sandbox_commands[] = {
       offsetof(ngx_http_sandbox_loc_conf_t, jwt.scope),
       NULL },
 
+    { ngx_string("sandbox_cors_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_sandbox_cors_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("sandbox_cors_methods"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_sandbox_cors_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, cors.methods),
+      NULL },
+
+    { ngx_string("sandbox_cors_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_sandbox_cors_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, cors.headers),
+      NULL },
+
+    { ngx_string("sandbox_cors_max_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, cors.max_age),
+      NULL },
+
     { ngx_string("sandbox_allowed_commands"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_sandbox_allowed_commands,
@@ -340,6 +368,7 @@ ngx_http_sandbox_create_loc_conf(ngx_conf_t *cf)
 
     conf->api_keys = NGX_CONF_UNSET_PTR;
     ngx_http_sandbox_jwt_create_conf(&conf->jwt);
+    ngx_http_sandbox_cors_create_conf(&conf->cors);
     conf->allowed = NGX_CONF_UNSET_PTR;
     conf->exec_timeout = NGX_CONF_UNSET_MSEC;
     conf->exec_timeout_max = NGX_CONF_UNSET_MSEC;
@@ -362,7 +391,9 @@ ngx_http_sandbox_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->api_keys, prev->api_keys, NULL);
 
     if (ngx_http_sandbox_jwt_merge_conf(cf, &prev->jwt, &conf->jwt)
-        != NGX_CONF_OK)
+        != NGX_CONF_OK
+        || ngx_http_sandbox_cors_merge_conf(cf, &prev->cors, &conf->cors)
+           != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }

@@ -62,11 +62,22 @@ typedef struct {
 
 
 typedef struct {
+    ngx_array_t                *origins;        /* ngx_str_t; NULL: off */
+    ngx_array_t                *methods;        /* ngx_str_t */
+    ngx_array_t                *headers;        /* ngx_str_t */
+    ngx_str_t                   methods_joined;
+    ngx_str_t                   headers_joined;
+    time_t                      max_age;
+} ngx_http_sandbox_cors_conf_t;
+
+
+typedef struct {
     ngx_flag_t                  enable;
     ngx_http_upstream_conf_t    upstream;
 
     ngx_array_t                *api_keys;       /* ngx_http_sandbox_api_key_t */
     ngx_http_sandbox_jwt_conf_t jwt;
+    ngx_http_sandbox_cors_conf_t cors;
 
     ngx_array_t                *allowed;        /* sbx_str_t; NULL: any */
     ngx_msec_t                  exec_timeout;
@@ -139,7 +150,9 @@ struct ngx_http_sandbox_ctx_s {
     unsigned                    rendered:1;
     unsigned                    error_body_sent:1;
     unsigned                    rewrite_error:1;
+    unsigned                    headers_added:1;
     unsigned                    has_exit_code:1;
+    unsigned                    ran:1;          /* a command's result */
     unsigned                    timed_out:1;
 };
 
@@ -200,6 +213,19 @@ char *ngx_http_sandbox_jwt_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_sandbox_conf_set_strs(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+/* ngx_http_sandbox_cors.c */
+void ngx_http_sandbox_cors_create_conf(ngx_http_sandbox_cors_conf_t *ccf);
+char *ngx_http_sandbox_cors_merge_conf(ngx_conf_t *cf,
+    ngx_http_sandbox_cors_conf_t *prev, ngx_http_sandbox_cors_conf_t *conf);
+char *ngx_http_sandbox_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_sandbox_cors_list(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_sandbox_conf_set_names(ngx_conf_t *cf, ngx_array_t **a);
+ngx_int_t ngx_http_sandbox_cors_preflight(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx);
+ngx_int_t ngx_http_sandbox_cors_headers(ngx_http_request_t *r);
+
 /* ngx_http_sandbox_variables.c */
 ngx_int_t ngx_http_sandbox_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_sandbox_note_args(ngx_http_request_t *r,
@@ -213,6 +239,10 @@ ngx_int_t ngx_http_sandbox_cstr(ngx_pool_t *pool, ngx_str_t *to,
     const char *s);
 char *ngx_http_sandbox_read_conf_file(ngx_conf_t *cf, ngx_str_t *name,
     size_t max, ngx_str_t *path, ngx_str_t *content);
+ngx_table_elt_t *ngx_http_sandbox_find_header(ngx_http_request_t *r,
+    const char *name, size_t len);
+ngx_int_t ngx_http_sandbox_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 
 /* ngx_http_sandbox_upstream.c */
 ngx_int_t ngx_http_sandbox_upstream_start(ngx_http_request_t *r,

@@ -133,6 +133,11 @@ ngx_http_sandbox_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    rc = ngx_http_sandbox_cors_preflight(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     if (ctx->route == NULL) {
         ngx_http_sandbox_relative_path(r, &path);
 

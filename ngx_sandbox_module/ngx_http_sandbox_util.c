@@ -2,7 +2,8 @@
 /*
  * Copyright (C) ngx_sandbox contributors
  *
- * String helpers between nginx strings and the C strings cJSON takes.
+ * String helpers between nginx strings and the C strings cJSON takes, and
+ * request and response header helpers.
  */
 
 
@@ -107,4 +108,58 @@ done:
     ngx_close_file(file.fd);
 
     return rv;
+}
+
+
+/* The first request header of that name (case-insensitive), or NULL. */
+
+ngx_table_elt_t *
+ngx_http_sandbox_find_header(ngx_http_request_t *r, const char *name,
+    size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+ngx_int_t
+ngx_http_sandbox_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
 }

@@ -8,7 +8,7 @@
  *     $sandbox_user        the authenticated user
  *     $sandbox_session     the session the request named or was given
  *     $sandbox_op          the sandboxd operation ("exec", ...)
- *     $sandbox_exit_code   the command's exit code (executions)
+ *     $sandbox_exit_code   the command's exit code (not when it was killed)
  *     $sandbox_timed_out   "1" when the command ran out of time, else "0"
  *     $sandbox_error       the error code of a refused or failed request
  *     $sandbox_request_id  the id sandboxd gets (and logs): $request_id
@@ -155,7 +155,7 @@ ngx_http_sandbox_variable_value(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_SANDBOX_VAR_TIMED_OUT:
-        if (ctx->has_exit_code) {
+        if (ctx->ran) {
             value->data = (u_char *) (ctx->timed_out ? "1" : "0");
             value->len = 1;
         }
@@ -213,8 +213,13 @@ ngx_http_sandbox_note_result(ngx_http_request_t *r,
     if (cJSON_IsNumber(item)) {
         ctx->exit_code = (ngx_int_t) item->valuedouble;
         ctx->has_exit_code = 1;
-        ctx->timed_out = cJSON_IsTrue(
-                 cJSON_GetObjectItemCaseSensitive(result, "timed_out"));
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(result, "timed_out");
+
+    if (cJSON_IsBool(item)) {
+        ctx->ran = 1;
+        ctx->timed_out = cJSON_IsTrue(item);
     }
 
     return NGX_OK;
