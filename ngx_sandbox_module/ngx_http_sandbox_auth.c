@@ -38,6 +38,7 @@ static char *ngx_http_sandbox_key_line(ngx_conf_t *cf,
 ngx_int_t
 ngx_http_sandbox_access_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_str_t                     token;
     ngx_table_elt_t              *key;
     ngx_http_sandbox_ctx_t       *ctx;
@@ -62,11 +63,13 @@ ngx_http_sandbox_access_handler(ngx_http_request_t *r)
                                        sizeof("X-API-Key") - 1);
 
     if (key != NULL && slcf->api_keys != NULL) {
-        return ngx_http_sandbox_auth_api_key(r, slcf, ctx, &key->value);
+        rc = ngx_http_sandbox_auth_api_key(r, slcf, ctx, &key->value);
+        return rc == NGX_OK ? ngx_http_sandbox_limit_check(r, ctx) : rc;
     }
 
     if (ngx_http_sandbox_bearer(r, &token) && slcf->jwt_secret.len) {
-        return ngx_http_sandbox_auth_jwt(r, slcf, ctx, &token);
+        rc = ngx_http_sandbox_auth_jwt(r, slcf, ctx, &token);
+        return rc == NGX_OK ? ngx_http_sandbox_limit_check(r, ctx) : rc;
     }
 
     return ngx_http_sandbox_unauthorized(r, ctx, "unauthorized",

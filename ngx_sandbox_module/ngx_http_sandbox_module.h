@@ -116,6 +116,7 @@ struct ngx_http_sandbox_ctx_s {
 
 
 extern ngx_module_t  ngx_http_sandbox_module;
+extern ngx_module_t  ngx_http_sandbox_limit_module;
 
 
 /* ngx_http_sandbox_router.c */
@@ -151,6 +152,10 @@ char *ngx_http_sandbox_load_key_file(ngx_conf_t *cf,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *path);
 ngx_int_t ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *key, ngx_str_t *user);
+
+/* ngx_http_sandbox_limit.c */
+ngx_int_t ngx_http_sandbox_limit_check(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx);
 
 /* ngx_http_sandbox_util.c */
 char *ngx_http_sandbox_pstrz(ngx_pool_t *pool, ngx_str_t *s);
