@@ -44,7 +44,7 @@ typedef struct {
 } ngx_http_sandbox_limit_loc_conf_t;
 
 
-static ngx_int_t ngx_http_sandbox_limit_take(ngx_http_request_t *r,
+static void ngx_http_sandbox_limit_take(ngx_http_request_t *r,
     ngx_http_sandbox_limit_loc_conf_t *llcf, ngx_str_t *user,
     sbx_ratelimit_result_t *res);
 static ngx_http_sandbox_limit_node_t *ngx_http_sandbox_limit_lookup(
@@ -145,9 +145,9 @@ ngx_http_sandbox_limit_check(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ngx_http_sandbox_limit_take(r, llcf, &ctx->user, &res) != NGX_OK
-        || ngx_http_sandbox_limit_headers(r, llcf, &res) != NGX_OK)
-    {
+    ngx_http_sandbox_limit_take(r, llcf, &ctx->user, &res);
+
+    if (ngx_http_sandbox_limit_headers(r, llcf, &res) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -175,7 +175,7 @@ ngx_http_sandbox_limit_check(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+static void
 ngx_http_sandbox_limit_take(ngx_http_request_t *r,
     ngx_http_sandbox_limit_loc_conf_t *llcf, ngx_str_t *user,
     sbx_ratelimit_result_t *res)
@@ -212,14 +212,12 @@ ngx_http_sandbox_limit_take(ngx_http_request_t *r,
         tat = 0;
         sbx_ratelimit_take(&llcf->rate, &tat, now, res);
 
-        return NGX_OK;
+        return;
     }
 
     sbx_ratelimit_take(&llcf->rate, &node->tat, now, res);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    return NGX_OK;
 }
 
 
@@ -360,21 +358,27 @@ ngx_http_sandbox_limit_headers(ngx_http_request_t *r,
 
     if (ngx_http_sandbox_limit_header(r, "RateLimit-Limit", "%uL",
                                       res->limit)
-            != NGX_OK
-        || ngx_http_sandbox_limit_header(r, "RateLimit-Remaining", "%uL",
-                                         res->remaining)
-           != NGX_OK
-        || ngx_http_sandbox_limit_header(r, "RateLimit-Reset", "%uL",
-                                         res->reset)
-           != NGX_OK
-        || ngx_http_sandbox_limit_header(r, "RateLimit-Policy", "%uL;w=%uL",
-                                         res->limit, window)
-           != NGX_OK)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    if (ngx_http_sandbox_limit_header(r, "RateLimit-Remaining", "%uL",
+                                      res->remaining)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_sandbox_limit_header(r, "RateLimit-Reset", "%uL",
+                                      res->reset)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_sandbox_limit_header(r, "RateLimit-Policy", "%uL;w=%uL",
+                                         res->limit, window);
 }
 
 
