@@ -13,6 +13,9 @@ use warnings;
 use lib 't/lib';
 use Sbx::Test;
 use File::Temp qw(tempdir);
+use Digest::SHA qw(hmac_sha256);
+use JSON::PP qw(encode_json);
+use MIME::Base64 qw(encode_base64url);
 
 my $SOCKET = sbx_var('SBX_SOCKET');
 my $N_USERS = 600;          # far more than a 32k zone holds
@@ -27,6 +30,18 @@ print {$fh} "test-key-$_ $_\n" for qw(alice bob carol dave erin frank);
 print {$fh} "key-u$_ u$_\n" for 1 .. $N_USERS;
 close $fh;
 chmod 0644, $keys;
+
+my $SECRET = 'test-jwt-secret-0123456789abcdef';
+
+sub jwt
+{
+    my ($sub) = @_;
+    my $h = encode_base64url(encode_json({ alg => 'HS256', typ => 'JWT' }));
+    my $p = encode_base64url(encode_json({ sub => $sub,
+                                           exp => time + 3600 }));
+
+    return "$h.$p." . encode_base64url(hmac_sha256("$h.$p", $SECRET));
+}
 
 my %CONF = (
     workers => 2,
@@ -43,6 +58,12 @@ END
         sandbox on;
         sandbox_pass unix:$SOCKET;
         client_max_body_size 1k;
+    }
+
+    location /jwt/ {
+        sandbox on;
+        sandbox_pass unix:$SOCKET;
+        sandbox_jwt_secret $SECRET;
     }
 
     location /more/ {
@@ -174,6 +195,20 @@ is_deeply(rl($r), [undef, undef, undef],
 $r = api('GET', '/health', undef, key => undef);
 is($r->{status}, 200, '/health needs no credentials');
 ok(!exists $r->{headers}{'ratelimit-limit'}, 'and is not limited');
+
+
+# --- a JWT names the user just as a key does ------------------------------
+
+my $bearer = { Authorization => 'Bearer ' . jwt('alice') };
+
+$r = api('GET', '/jwt/sessions', undef, key => undef, headers => $bearer);
+is($r->{status}, 429, 'alice by JWT shares her limit: 429');
+is($r->{json}{error}{code}, 'rate_limited', 'rate_limited');
+
+$bearer = { Authorization => 'Bearer ' . jwt('jwt-only-user') };
+$r = api('GET', '/jwt/sessions', undef, key => undef, headers => $bearer);
+is($r->{status}, 200, 'another JWT user is served');
+is_deeply(rl($r), [3, 2, 20], 'with the RateLimit-* of a fresh allowance');
 
 
 # --- a location with its own rate and burst, same zone ----------------------
