@@ -75,6 +75,7 @@ static ngx_http_sandbox_refusal_t  ngx_http_sandbox_jwt_refusals[] = {
 ngx_int_t
 ngx_http_sandbox_access_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_str_t                     token;
     ngx_table_elt_t              *key;
     ngx_http_sandbox_ctx_t       *ctx;
@@ -99,11 +100,13 @@ ngx_http_sandbox_access_handler(ngx_http_request_t *r)
                                        sizeof("X-API-Key") - 1);
 
     if (key != NULL && slcf->api_keys != NULL) {
-        return ngx_http_sandbox_auth_api_key(r, slcf, ctx, &key->value);
+        rc = ngx_http_sandbox_auth_api_key(r, slcf, ctx, &key->value);
+        return rc == NGX_OK ? ngx_http_sandbox_limit_check(r, ctx) : rc;
     }
 
     if (ngx_http_sandbox_bearer(r, &token) && slcf->jwt.keys != NULL) {
-        return ngx_http_sandbox_auth_jwt(r, slcf, ctx, &token);
+        rc = ngx_http_sandbox_auth_jwt(r, slcf, ctx, &token);
+        return rc == NGX_OK ? ngx_http_sandbox_limit_check(r, ctx) : rc;
     }
 
     return ngx_http_sandbox_challenge(r, ctx, NGX_HTTP_UNAUTHORIZED,

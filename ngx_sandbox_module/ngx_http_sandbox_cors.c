@@ -17,7 +17,8 @@
 
 
 #define NGX_HTTP_SANDBOX_CORS_EXPOSE                                          \
-    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, "    \
+    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "                 \
+    "RateLimit-Policy, Retry-After, "                                         \
     "X-Request-Id, WWW-Authenticate, Location"
 
 

@@ -158,6 +158,7 @@ struct ngx_http_sandbox_ctx_s {
 
 
 extern ngx_module_t  ngx_http_sandbox_module;
+extern ngx_module_t  ngx_http_sandbox_limit_module;
 
 
 /* ngx_http_sandbox_router.c */
@@ -232,6 +233,10 @@ ngx_int_t ngx_http_sandbox_note_args(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *args);
 ngx_int_t ngx_http_sandbox_note_result(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result);
+
+/* ngx_http_sandbox_limit.c */
+ngx_int_t ngx_http_sandbox_limit_check(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx);
 
 /* ngx_http_sandbox_util.c */
 char *ngx_http_sandbox_pstrz(ngx_pool_t *pool, ngx_str_t *s);
