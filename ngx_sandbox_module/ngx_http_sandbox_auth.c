@@ -32,7 +32,7 @@ static ngx_int_t ngx_http_sandbox_auth_jwt(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_sandbox_challenge(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *code,
-    const char *message, ngx_http_sandbox_loc_conf_t *slcf);
+    const char *message, ngx_str_t *scope);
 static ngx_int_t ngx_http_sandbox_key_digest(ngx_str_t *key, u_char *digest);
 static ngx_uint_t ngx_http_sandbox_bearer(ngx_http_request_t *r,
     ngx_str_t *token);
@@ -184,53 +184,53 @@ ngx_http_sandbox_auth_jwt(ngx_http_request_t *r,
                   "sandbox: bearer token refused: %s", refusal->message);
 
     return ngx_http_sandbox_challenge(r, ctx, refusal->status, refusal->code,
-                                      refusal->message, slcf);
+                                      refusal->message, &slcf->jwt.scope);
 }
 
 
 /*
- * 401 or 403 with its challenge: "Bearer realm" alone when no credentials
- * came, with error= (and scope= for 403) when a token was refused.
+ * 401 or 403 with its challenge (RFC 6750 3): "Bearer realm" alone when no
+ * token was refused, else with the token's error, and for 403 the scope
+ * that was missing.
  */
 
 static ngx_int_t
 ngx_http_sandbox_challenge(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *code,
-    const char *message, ngx_http_sandbox_loc_conf_t *slcf)
+    const char *message, ngx_str_t *scope)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_table_elt_t  *h;
+    u_char      *p;
+    size_t       len;
+    ngx_str_t    value;
+    const char  *error;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_str_set(&value, "Bearer realm=\"sandbox\"");
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    ngx_str_set(&h->value, "Bearer realm=\"sandbox\"");
+    if (scope != NULL) {
+        error = (status == NGX_HTTP_FORBIDDEN) ? "insufficient_scope"
+                                               : "invalid_token";
 
-    if (slcf != NULL) {
         len = sizeof("Bearer realm=\"sandbox\", error=\"\", scope=\"\"") - 1
-              + ngx_strlen(code) + slcf->jwt.scope.len;
+              + ngx_strlen(error) + scope->len;
 
         p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->value.data = p;
+        value.data = p;
 
-        p = ngx_sprintf(p, "Bearer realm=\"sandbox\", error=\"%s\"",
-                        status == NGX_HTTP_FORBIDDEN ? "insufficient_scope"
-                                                     : "invalid_token");
+        p = ngx_sprintf(p, "Bearer realm=\"sandbox\", error=\"%s\"", error);
 
         if (status == NGX_HTTP_FORBIDDEN) {
-            p = ngx_sprintf(p, ", scope=\"%V\"", &slcf->jwt.scope);
+            p = ngx_sprintf(p, ", scope=\"%V\"", scope);
         }
 
-        h->value.len = p - h->value.data;
+        value.len = p - value.data;
+    }
+
+    if (ngx_http_sandbox_add_header(r, "WWW-Authenticate", &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_sandbox_fail(r, ctx, status, code, message);
