@@ -4,7 +4,8 @@ package Sbx::Sandboxd;
 # binary and configuration file, with its own instance, socket, Redis
 # prefix and agent directory, and whatever settings the test adds
 # (SANDBOXD_<KEY> variables).  For tests that restart sandboxd or need
-# another setting; it never touches the shared one.
+# another setting; it never touches the shared one.  Its audit log is
+# $sd->{audit}.
 #
 #     my $sd = Sbx::Sandboxd->new(instance => 't045');
 #     $sd->start(SANDBOXD_AGENT => 'off');   # nginx: sandbox_pass unix:$sd->{socket}
@@ -32,6 +33,7 @@ sub new {
         tmp => $tmp,
         socket => "$tmp/sandboxd.sock",
         log => "$tmp/sandboxd.log",
+        audit => "$tmp/audit.log",
         # agent_dir may not sit below a directory others may write (/tmp)
         agent_dir => "$ENV{SBX_AGENT_DIR}-$opt{instance}",
         pid => undef,
@@ -58,6 +60,7 @@ sub start {
                 SANDBOXD_CLEANUP_INTERVAL => '0',
                 SANDBOXD_PID_FILE => '',
                 SANDBOXD_LOG_FILE => '',
+                SANDBOXD_AUDIT_LOG => $self->{audit},
                 map({ $_ => $ENV{$_} // '' } qw(ASAN_OPTIONS UBSAN_OPTIONS)),
                 %env);
         # its log and any sanitizer report, checked by stop()
