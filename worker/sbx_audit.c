@@ -215,14 +215,15 @@ sbx_audit_format(const sbx_audit_rec_t *rec, size_t *len)
     sbx_audit_str(&b, "outcome", rec->outcome);
     sbx_audit_exec(&b, rec);
     sbx_audit_fmt(&b, "op_ms", "%.3f", rec->op_ms);
-    sbx_audit_raw(&b, "}\n", 2);
+    sbx_audit_raw(&b, "}\n", 3);
 
     if (b.failed) {
         free(b.data);
         return NULL;
     }
 
-    *len = b.len;
+    /* the NUL is not part of the line */
+    *len = b.len - 1;
 
     return b.data;
 }

@@ -54,7 +54,8 @@ void sbx_audit_reopen(void);
 void sbx_audit_write(const sbx_audit_rec_t *rec);
 
 /*
- * The line of rec, "\n" included, malloc'ed; *len gets its length.  Strings
+ * The line of rec, "\n" included, NUL-terminated and malloc'ed; *len
+ * gets its length (without the NUL).  Strings
  * that are not UTF-8 are written in base64 with "<name>_encoding":
  * "base64" beside them.  NULL without memory.
  */
