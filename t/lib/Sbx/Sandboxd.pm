@@ -46,6 +46,8 @@ sub start {
     my $bin = $ENV{SBX_SANDBOXD};
     my $conf = $ENV{SBX_SANDBOXD_CONF};
 
+    my @cmd = ($self->valgrind, $bin, '-c', $conf);
+
     unlink $self->{socket};
 
     $self->{pid} = fork() // die "fork: $!";
@@ -66,16 +68,29 @@ sub start {
         # its log and any sanitizer report, checked by stop()
         open STDOUT, '>>', $self->{log} or die $!;
         open STDERR, '>&', \*STDOUT or die $!;
-        exec $bin, '-c', $conf;
+        exec { $cmd[0] } @cmd;
         exit 127;
     }
 
-    for (1 .. 100) {
-        return if -S $self->{socket};
+    # ready once the socket has its mode (set after bind(): nginx's
+    # workers may not connect before)
+    for (1 .. ($ENV{VALGRIND} ? 1200 : 100)) {
+        return if -S $self->{socket} && ((stat _)[2] & 0060) == 0060;
         sleep 0.05;
     }
 
     die "sandboxd $self->{instance} did not start: " . `cat $self->{log}`;
+}
+
+
+# VALGRIND=1 (scripts/test): under valgrind, as scripts/test runs its own.
+sub valgrind {
+    my ($self) = @_;
+
+    return () unless $ENV{VALGRIND};
+    return ('valgrind', '--error-exitcode=99', '--leak-check=full',
+            '--errors-for-leak-kinds=definite',
+            "--log-file=$self->{tmp}/valgrind.log");
 }
 
 
@@ -86,7 +101,7 @@ sub stop {
     return unless $self->{pid};
 
     kill 'TERM', $self->{pid};
-    for (1 .. 200) {
+    for (1 .. ($ENV{VALGRIND} ? 1200 : 200)) {
         if (waitpid($self->{pid}, WNOHANG) == $self->{pid}) {
             $status = $?;
             last;
@@ -99,6 +114,13 @@ sub stop {
     my $log = do { local (@ARGV, $/) = ($self->{log}); <> } // '';
     unlike($log, qr/Sanitizer|runtime error/, '  with no sanitizer report');
     unlink $self->{log};
+
+    if ($ENV{VALGRIND}) {
+        my $vg = do { local (@ARGV, $/) = ("$self->{tmp}/valgrind.log"); <> }
+                 // '';
+        like($vg, qr/ERROR SUMMARY: 0 errors/, '  valgrind: no error')
+            or diag($vg);
+    }
 }
 
 
