@@ -195,6 +195,11 @@ is(api('POST', '/b/execute', { command => 'echo again',
                                session_id => "$base-3" })->{json}{stdout},
    "again\n", 'and the next exec runs');
 
+$r = api('POST', '/a/execute', { command => 'true', session_id => "$base-1",
+                                 working_dir => '/nonexistent' });
+is($r->{status}, 400, 'an exec that fails');
+is(quota('a')->{json}{executions}{running}, 0, '  frees its slot too');
+
 # a slot whose sandboxd died mid-exec lapses at its deadline: a member
 # already past it is pruned by the next check
 redis('ZADD', "t090-$$:user:5:alice:execs", '1', 'dead-slot');
@@ -255,9 +260,24 @@ is(api('POST', '/c/execute', { command => 'echo ok', timeout => 1,
 
 is(api('DELETE', "/c/sessions/$c2", undef, key => 'test-key-carol')
        ->{status}, 204, 'one container goes');
-is(api('POST', '/c/sessions', { session_id => $d1 },
-       key => 'test-key-dave')->{status}, 201, '  and dave has a place');
-api('DELETE', "/c/sessions/$d1", undef, key => 'test-key-dave');
+
+# one place, four users racing for it (each within their own quota)
+my @users = qw(alice bob carol dave);
+@waits = map { api_async('POST', '/c/sessions', { session_id => $d1 },
+                         key => "test-key-$_") } @users;
+my @res = map { $_->() } @waits;
+@status = map { $_->{status} // 'none' } @res;
+is(scalar(grep { $_ eq '201' } @status), 1,
+   'racing for the last place: exactly one session is made')
+    or diag("@status");
+is(scalar(grep { ($_->{json}{error}{code} // '') eq 'capacity_exhausted' }
+              @res), 3, '  the others: capacity_exhausted')
+    or diag("@status");
+for my $i (0 .. $#users) {
+    next unless $status[$i] eq '201';
+    is(api('DELETE', "/c/sessions/$d1", undef, key => "test-key-$users[$i]")
+           ->{status}, 204, "  $users[$i]'s is deleted");
+}
 
 ok(error_log_clean(), 'no error in nginx\'s log');
 
