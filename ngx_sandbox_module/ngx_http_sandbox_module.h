@@ -188,6 +188,10 @@ ngx_int_t ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
 ngx_int_t ngx_http_sandbox_render_ws_uploaded(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 
+/* ngx_http_sandbox_quota.c */
+ngx_int_t ngx_http_sandbox_render_quota(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+
 /* ngx_http_sandbox_auth.c */
 ngx_int_t ngx_http_sandbox_access_handler(ngx_http_request_t *r);
 char *ngx_http_sandbox_load_key_file(ngx_conf_t *cf,

@@ -77,6 +77,9 @@ static ngx_http_sandbox_route_t  ngx_http_sandbox_routes[] = {
       "file.write", 0, ngx_http_sandbox_args_ws_upload,
       ngx_http_sandbox_render_ws_uploaded },
 
+    { NGX_HTTP_GET, ngx_string("/quota"), "quota", 0,
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_quota },
+
     { 0, ngx_null_string, NULL, 0, NULL, NULL }
 };
 

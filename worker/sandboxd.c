@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "sbx_agent.h"
+#include "sbx_audit.h"
 #include "sbx_cleanup.h"
 #include "sbx_config.h"
 #include "sbx_log.h"
@@ -88,6 +89,15 @@ sbx_on_signal(int signo)
 }
 
 
+/* SIGUSR1: logrotate moved the audit log; its next line reopens it. */
+static void
+sbx_on_reopen(int signo)
+{
+    (void) signo;
+    sbx_audit_reopen();
+}
+
+
 static void
 sbx_signals(void)
 {
@@ -99,6 +109,9 @@ sbx_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+
+    sa.sa_handler = sbx_on_reopen;
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 
@@ -176,6 +189,11 @@ sbx_serve(const sbx_config_t *conf)
     int              left;
 
     sbx_raise_nofile();
+
+    if (sbx_audit_open(conf->audit_log) != SBX_OK) {
+        sbx_log_error("audit_log %s: %s", conf->audit_log, strerror(errno));
+        return 1;
+    }
 
     if (sbx_server_listen(conf, err, sizeof(err)) != SBX_OK) {
         sbx_log_error("%s", err);

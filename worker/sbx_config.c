@@ -105,6 +105,15 @@ static const sbx_conf_key_t  sbx_conf_keys[] = {
       SBX_OFF(cleanup_interval), "60", 0, 86400 },
     { "cleanup_grace", NULL, SBX_CONF_UINT, SBX_OFF(cleanup_grace), "30",
       0, 86400 },
+    { "max_sessions_per_user", "MAX_SESSIONS_PER_USER", SBX_CONF_UINT,
+      SBX_OFF(max_sessions_per_user), "16", 0, 1000000 },
+    { "max_concurrent_execs_per_user", "MAX_CONCURRENT_EXECS_PER_USER",
+      SBX_CONF_UINT, SBX_OFF(max_concurrent_execs_per_user), "8", 0,
+      1000000 },
+    { "max_containers", "MAX_CONTAINERS", SBX_CONF_UINT,
+      SBX_OFF(max_containers), "256", 0, 1000000 },
+    { "audit_log", "AUDIT_LOG", SBX_CONF_STR, SBX_OFF(audit_log), "stderr",
+      0, 0 },
     { "log_level", "LOG_LEVEL", SBX_CONF_LEVEL, SBX_OFF(log_level), "info",
       0, 0 },
     { "log_file", NULL, SBX_CONF_STR, SBX_OFF(log_file), "", 0, 0 },
@@ -490,6 +499,15 @@ sbx_config_check(const sbx_config_t *conf, char *err, size_t errlen)
     {
         snprintf(err, errlen, "\"agent\" (or off) and \"agent_dir\" must "
                  "be absolute paths");
+        return SBX_ERR;
+    }
+
+    if (strcmp(conf->audit_log, "off") != 0
+        && strcmp(conf->audit_log, "stderr") != 0
+        && conf->audit_log[0] != '/')
+    {
+        snprintf(err, errlen, "\"audit_log\" must be an absolute path, "
+                 "\"stderr\" or \"off\"");
         return SBX_ERR;
     }
 

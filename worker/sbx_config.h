@@ -52,6 +52,10 @@ typedef struct {
     uint64_t  shutdown_grace;
     uint64_t  cleanup_interval;
     uint64_t  cleanup_grace;
+    uint64_t  max_sessions_per_user;         /* 0: unlimited */
+    uint64_t  max_concurrent_execs_per_user; /* 0: unlimited */
+    uint64_t  max_containers;                /* 0: unlimited */
+    char      audit_log[SBX_CONF_STR_MAX];   /* a path, "stderr", "off" */
     uint64_t  log_level;
     char      log_file[SBX_CONF_STR_MAX];
     char      pid_file[SBX_CONF_STR_MAX];

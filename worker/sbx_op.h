@@ -50,5 +50,17 @@ int sbx_op_file_write(sbx_ctx_t *ctx, sbx_op_req_t *req,
 int sbx_op_file_delete(sbx_ctx_t *ctx, sbx_op_req_t *req,
     sbx_response_t *resp, sbx_error_t *err);
 
+/* The caller's quotas and usage (sbx_ops_quota.c). */
+int sbx_op_quota(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
+    sbx_error_t *err);
+
+/*
+ * Writes the audit line of an op that changes or runs something
+ * (sbx_ops_audit.c): code is NULL for success; req->result, when there is
+ * one, gives the session and the command's outcome.
+ */
+void sbx_ops_audit(sbx_ctx_t *ctx, const char *op, const char *id,
+    sbx_op_req_t *req, const char *code, int64_t started_ms);
+
 
 #endif /* SBX_OP_H */

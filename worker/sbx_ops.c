@@ -11,6 +11,7 @@
 
 #include "sbx_log.h"
 #include "sbx_op.h"
+#include "sbx_quota.h"
 #include "sbx_session.h"
 
 
@@ -24,6 +25,7 @@ typedef struct {
     const char         *name;
     int                 needs_user;
     int                 takes_body;
+    int                 audited;     /* it changes or runs something */
     sbx_op_handler_pt   handler;
 } sbx_op_t;
 
@@ -45,18 +47,19 @@ static int sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req,
 
 
 static const sbx_op_t  sbx_ops[] = {
-    { "ping", 0, 0, sbx_op_ping },
-    { "ready", 0, 0, sbx_op_ready },
-    { "session.create", 1, 0, sbx_op_session_create },
-    { "session.get", 1, 0, sbx_op_session_get },
-    { "session.list", 1, 0, sbx_op_session_list },
-    { "session.delete", 1, 0, sbx_op_session_delete },
-    { "exec", 1, 0, sbx_op_exec },
-    { "file.list", 1, 0, sbx_op_file_list },
-    { "file.read", 1, 0, sbx_op_file_read },
-    { "file.write", 1, 1, sbx_op_file_write },
-    { "file.delete", 1, 0, sbx_op_file_delete },
-    { NULL, 0, 0, NULL }
+    { "ping", 0, 0, 0, sbx_op_ping },
+    { "ready", 0, 0, 0, sbx_op_ready },
+    { "session.create", 1, 0, 1, sbx_op_session_create },
+    { "session.get", 1, 0, 0, sbx_op_session_get },
+    { "session.list", 1, 0, 0, sbx_op_session_list },
+    { "session.delete", 1, 0, 1, sbx_op_session_delete },
+    { "exec", 1, 0, 1, sbx_op_exec },
+    { "file.list", 1, 0, 0, sbx_op_file_list },
+    { "file.read", 1, 0, 0, sbx_op_file_read },
+    { "file.write", 1, 1, 1, sbx_op_file_write },
+    { "file.delete", 1, 0, 1, sbx_op_file_delete },
+    { "quota", 1, 0, 0, sbx_op_quota },
+    { NULL, 0, 0, 0, NULL }
 };
 
 
@@ -599,6 +602,47 @@ sbx_ops_stdin_arg(cJSON *args, sbx_exec_req_t *req, sbx_error_t *err)
 }
 
 
+/* Gets (or makes) the session and runs the command in it. */
+static int
+sbx_ops_exec_in_session(sbx_ctx_t *ctx, sbx_op_req_t *req, const char *sid,
+    int persist, sbx_exec_req_t *ereq, sbx_response_t *resp,
+    sbx_error_t *err)
+{
+    int                 created, rc;
+    sbx_exec_result_t   res;
+    sbx_session_rec_t   rec;
+
+    rc = sbx_session_acquire(ctx, req->user, sid, persist, &rec, &created,
+                             err);
+    if (rc != SBX_OK) {
+        return rc;
+    }
+
+    ereq->session = &rec;
+
+    rc = sbx_exec_run(ctx, ereq, &res, err);
+
+    if (rc == SBX_OK) {
+        sbx_session_touch(ctx, req->user, rec.session_id);
+        sbx_ops_exec_result(req, rec.session_id, created, &res, resp);
+        return SBX_OK;
+    }
+
+    sbx_exec_result_free(&res);
+
+    /* for the log and audit lines only: a failed op sends no result */
+    cJSON_AddStringToObject(req->result, "session_id", rec.session_id);
+
+    if (strcmp(err->code, SBX_E_SESSION_LOST) == 0) {
+        sbx_session_lost(ctx, req->user, &rec, err);
+    } else {
+        sbx_session_touch(ctx, req->user, rec.session_id);
+    }
+
+    return rc;
+}
+
+
 static int
 sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     sbx_error_t *err)
@@ -608,12 +652,10 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
         "stdin", "persist", NULL
     };
     const char         *sid;
-    char              **env;
+    char              **env, slot[SBX_QUOTA_SLOT_LEN + 1];
     size_t              nenv;
-    int                 created, rc, persist;
+    int                 rc, persist;
     sbx_exec_req_t      ereq;
-    sbx_exec_result_t   res;
-    sbx_session_rec_t   rec;
 
     memset(&ereq, 0, sizeof(ereq));
     env = NULL;
@@ -635,29 +677,15 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 
     sbx_log_debug("exec command: %.1000s", ereq.command);
 
-    rc = sbx_session_acquire(ctx, req->user, sid, persist, &rec, &created,
-                             err);
+    ereq.env = (const char **) env;
+    ereq.nenv = nenv;
+
+    rc = sbx_quota_exec_begin(ctx, req->user, ereq.timeout_ms, slot, err);
 
     if (rc == SBX_OK) {
-        ereq.session = &rec;
-        ereq.env = (const char **) env;
-        ereq.nenv = nenv;
-
-        rc = sbx_exec_run(ctx, &ereq, &res, err);
-
-        if (rc == SBX_OK) {
-            sbx_session_touch(ctx, req->user, rec.session_id);
-            sbx_ops_exec_result(req, rec.session_id, created, &res, resp);
-
-        } else {
-            sbx_exec_result_free(&res);
-
-            if (strcmp(err->code, SBX_E_SESSION_LOST) == 0) {
-                sbx_session_lost(ctx, req->user, &rec, err);
-            } else {
-                sbx_session_touch(ctx, req->user, rec.session_id);
-            }
-        }
+        rc = sbx_ops_exec_in_session(ctx, req, sid, persist, &ereq, resp,
+                                     err);
+        sbx_quota_exec_end(ctx, req->user, slot);
     }
 
     sbx_ops_env_free(env, nenv);
@@ -817,6 +845,10 @@ sbx_ops_handle(sbx_ctx_t *ctx, const char *header, size_t header_len,
     ctx->docker.req_id = id;
 
     if (op->handler(ctx, &req, resp, &err) == SBX_OK) {
+        if (op->audited) {
+            sbx_ops_audit(ctx, op->name, id, &req, NULL, started);
+        }
+
         resp->header = cJSON_CreateObject();
         cJSON_AddStringToObject(resp->header, "id", id);
         cJSON_AddBoolToObject(resp->header, "ok", 1);
@@ -825,10 +857,14 @@ sbx_ops_handle(sbx_ctx_t *ctx, const char *header, size_t header_len,
         goto done;
     }
 
+failed:
+
+    if (op->audited) {
+        sbx_ops_audit(ctx, op->name, id, &req, err.code, started);
+    }
+
     cJSON_Delete(req.result);
     req.result = NULL;
-
-failed:
 
     sbx_ops_error_response(resp, id, err.code, err.msg);
     sbx_ops_log(op->name, &req, started, err.code);

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "sbx_agent.h"
+#include "sbx_capacity.h"
 #include "sbx_log.h"
+#include "sbx_quota.h"
 #include "sbx_session.h"
 
 
@@ -134,22 +136,11 @@ sbx_session_create_container(sbx_ctx_t *ctx, const char *user,
 
 /* Creates the container and writes the record; the stripe is held. */
 static int
-sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
+sbx_session_create_admitted(sbx_ctx_t *ctx, const char *user,
     const char *session_id, int persist, sbx_session_rec_t *rec,
     sbx_error_t *err)
 {
     sbx_error_t  rm_err;
-
-    memset(rec, 0, sizeof(*rec));
-    snprintf(rec->session_id, sizeof(rec->session_id), "%s", session_id);
-
-    if (sbx_container_name(ctx->conf->instance, user, session_id,
-                           rec->container_name)
-        != SBX_OK)
-    {
-        sbx_error_set(err, SBX_E_INTERNAL, "cannot hash the session name");
-        return SBX_ERR;
-    }
 
     if (sbx_session_create_container(ctx, user, session_id, persist, rec,
                                      err)
@@ -182,6 +173,49 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
                  rec->container_name);
 
     return SBX_OK;
+}
+
+
+/*
+ * The user's session quota, then the host's container cap, admit the new
+ * session before anything of it is made; a refusal or a failure gives
+ * both places back.
+ */
+static int
+sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
+    const char *session_id, int persist, sbx_session_rec_t *rec,
+    sbx_error_t *err)
+{
+    int  rc;
+
+    memset(rec, 0, sizeof(*rec));
+    snprintf(rec->session_id, sizeof(rec->session_id), "%s", session_id);
+
+    if (sbx_container_name(ctx->conf->instance, user, session_id,
+                           rec->container_name)
+        != SBX_OK)
+    {
+        sbx_error_set(err, SBX_E_INTERNAL, "cannot hash the session name");
+        return SBX_ERR;
+    }
+
+    if (sbx_quota_session_reserve(ctx, user, session_id, err) != SBX_OK) {
+        return SBX_ERR;
+    }
+
+    rc = sbx_capacity_reserve(ctx, rec->container_name, err);
+
+    if (rc == SBX_OK) {
+        rc = sbx_session_create_admitted(ctx, user, session_id, persist, rec,
+                                         err);
+        sbx_capacity_release(ctx, rec->container_name);
+    }
+
+    if (rc != SBX_OK) {
+        sbx_quota_session_release(ctx, user, session_id);
+    }
+
+    return rc;
 }
 
 

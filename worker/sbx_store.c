@@ -20,10 +20,25 @@
 #define SBX_STORE_LIST_LAST   "1000"      /* one more, to see a cut */
 
 
+/*
+ * Every script that writes a record also keeps the user's live set
+ * (KEYS[3]) in step: the session scored by when its record expires, in
+ * Redis's own clock, so that every sandboxd sharing the store counts the
+ * same sessions (sbx_quota.c).
+ */
+#define SBX_STORE_LIVE_LUA(sid, ttl)                                         \
+    "local t = redis.call('TIME') "                                          \
+    "local ms = tonumber(" ttl ") * 1000 "                                   \
+    "redis.call('ZADD', KEYS[3], t[1] * 1000 + math.floor(t[2] / 1000) "     \
+    "+ ms, " sid ") "                                                        \
+    "if redis.call('PTTL', KEYS[3]) < ms then "                              \
+    "redis.call('PEXPIRE', KEYS[3], ms) end "
+
 static const char  sbx_store_touch_lua[] =
     "if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 1 then "
     "redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1]) "
     "redis.call('EXPIRE', KEYS[2], ARGV[2]) "
+    SBX_STORE_LIVE_LUA("ARGV[3]", "ARGV[2]")
     "return 1 end return 0";
 
 static const char  sbx_store_put_lua[] =
@@ -33,25 +48,30 @@ static const char  sbx_store_put_lua[] =
     "redis.call('EXPIRE', KEYS[1], ARGV[5]) "
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[6]) "
     "redis.call('EXPIRE', KEYS[2], ARGV[5]) "
+    SBX_STORE_LIVE_LUA("ARGV[6]", "ARGV[5]")
     "return 1";
 
 /* unindexes a session only when its record is gone, atomically */
 static const char  sbx_store_prune_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 0 then "
+    "redis.call('ZREM', KEYS[3], ARGV[1]) "
     "return redis.call('ZREM', KEYS[2], ARGV[1]) end return 0";
 
 static const char  sbx_store_delete_lua[] =
     "redis.call('DEL', KEYS[1]) "
     "redis.call('ZREM', KEYS[2], ARGV[1]) "
+    "redis.call('ZREM', KEYS[3], ARGV[1]) "
     "return 1";
 
 
-/* The two keys of a session; each buffer is malloc'ed. */
+/* The three keys of a session; each buffer is malloc'ed. */
 typedef struct {
     char    *rec;
     size_t   rec_len;
     char    *idx;
     size_t   idx_len;
+    char    *live;
+    size_t   live_len;
 } sbx_store_keys_t;
 
 
@@ -227,18 +247,33 @@ err:
 }
 
 
+char *
+sbx_store_user_key(const sbx_store_t *st, const char *user, const char *what)
+{
+    char  *key;
+
+    if (asprintf(&key, "%suser:%zu:%s:%s", st->conf->redis_prefix,
+                 strlen(user), user, what)
+        < 0)
+    {
+        return NULL;
+    }
+
+    return key;
+}
+
+
 static int
 sbx_store_make_keys(sbx_store_t *st, const char *user,
     const char *session_id, sbx_store_keys_t *k, sbx_error_t *err)
 {
-    const char  *prefix = st->conf->redis_prefix;
-    size_t       ulen = strlen(user);
-    int          n;
+    int  n;
 
     k->idx = NULL;
+    k->live = NULL;
 
-    n = asprintf(&k->rec, "%ssession:%zu:%s:%s", prefix, ulen, user,
-                 session_id ? session_id : "");
+    n = asprintf(&k->rec, "%ssession:%zu:%s:%s", st->conf->redis_prefix,
+                 strlen(user), user, session_id ? session_id : "");
     if (n < 0) {
         k->rec = NULL;
         goto err;
@@ -246,19 +281,23 @@ sbx_store_make_keys(sbx_store_t *st, const char *user,
 
     k->rec_len = (size_t) n;
 
-    n = asprintf(&k->idx, "%suser:%zu:%s:sessions", prefix, ulen, user);
-    if (n < 0) {
-        k->idx = NULL;
+    k->idx = sbx_store_user_key(st, user, "sessions");
+    k->live = sbx_store_user_key(st, user, "live");
+
+    if (k->idx == NULL || k->live == NULL) {
         goto err;
     }
 
-    k->idx_len = (size_t) n;
+    k->idx_len = strlen(k->idx);
+    k->live_len = strlen(k->live);
 
     return SBX_OK;
 
 err:
 
     free(k->rec);
+    free(k->idx);
+    free(k->live);
     sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
     return SBX_ERR;
 }
@@ -269,6 +308,7 @@ sbx_store_free_keys(sbx_store_keys_t *k)
 {
     free(k->rec);
     free(k->idx);
+    free(k->live);
 }
 
 
@@ -446,7 +486,38 @@ sbx_store_exists(sbx_store_t *st, const char *user, const char *session_id,
 }
 
 
-/* Runs a script over the session's two keys; *result gets its integer. */
+redisReply *
+sbx_store_script(sbx_store_t *st, const char *script, size_t nkeys,
+    const char **argv, size_t argc, sbx_error_t *err)
+{
+    const char  *av[SBX_STORE_SCRIPT_ARGS + 3];
+    size_t       avlen[SBX_STORE_SCRIPT_ARGS + 3], i;
+    char         nk[8];
+
+    if (argc > SBX_STORE_SCRIPT_ARGS || nkeys > argc) {
+        sbx_error_set(err, SBX_E_INTERNAL, "too many script arguments");
+        return NULL;
+    }
+
+    snprintf(nk, sizeof(nk), "%zu", nkeys);
+
+    av[0] = "EVAL";
+    avlen[0] = 4;
+    av[1] = script;
+    avlen[1] = strlen(script);
+    av[2] = nk;
+    avlen[2] = strlen(nk);
+
+    for (i = 0; i < argc; i++) {
+        av[i + 3] = argv[i];
+        avlen[i + 3] = strlen(argv[i]);
+    }
+
+    return sbx_store_argv(st, (int) argc + 3, av, avlen, err);
+}
+
+
+/* Runs a script over the session's three keys; *result gets its integer. */
 static int
 sbx_store_eval(sbx_store_t *st, const char *script, const char *user,
     const char *session_id, const char **argv, size_t argc,
@@ -454,32 +525,23 @@ sbx_store_eval(sbx_store_t *st, const char *script, const char *user,
 {
     sbx_store_keys_t   k;
     redisReply        *r;
-    const char        *av[16];
-    size_t             avlen[16], i, n;
-    char               nkeys[] = "2";
+    const char        *av[SBX_STORE_SCRIPT_ARGS];
+    size_t             i, n;
 
     if (sbx_store_make_keys(st, user, session_id, &k, err) != SBX_OK) {
         return SBX_ERR;
     }
 
     n = 0;
-    av[n] = "EVAL";
-    avlen[n++] = 4;
-    av[n] = script;
-    avlen[n++] = strlen(script);
-    av[n] = nkeys;
-    avlen[n++] = 1;
-    av[n] = k.rec;
-    avlen[n++] = k.rec_len;
-    av[n] = k.idx;
-    avlen[n++] = k.idx_len;
+    av[n++] = k.rec;
+    av[n++] = k.idx;
+    av[n++] = k.live;
 
-    for (i = 0; i < argc && n < 16; i++) {
-        av[n] = argv[i];
-        avlen[n++] = strlen(argv[i]);
+    for (i = 0; i < argc && n < SBX_STORE_SCRIPT_ARGS; i++) {
+        av[n++] = argv[i];
     }
 
-    r = sbx_store_argv(st, (int) n, av, avlen, err);
+    r = sbx_store_script(st, script, 3, av, n, err);
     sbx_store_free_keys(&k);
 
     return sbx_store_integer(r, result, err);
@@ -515,7 +577,7 @@ sbx_store_touch(sbx_store_t *st, const char *user, const char *session_id,
     int64_t now, int *found, sbx_error_t *err)
 {
     char         used[32], ttl[32];
-    const char  *argv[2];
+    const char  *argv[3];
     long long    res;
 
     snprintf(used, sizeof(used), "%" PRId64, now);
@@ -523,8 +585,9 @@ sbx_store_touch(sbx_store_t *st, const char *user, const char *session_id,
 
     argv[0] = used;
     argv[1] = ttl;
+    argv[2] = session_id;
 
-    if (sbx_store_eval(st, sbx_store_touch_lua, user, session_id, argv, 2,
+    if (sbx_store_eval(st, sbx_store_touch_lua, user, session_id, argv, 3,
                        &res, err)
         != SBX_OK)
     {

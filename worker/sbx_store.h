@@ -9,6 +9,9 @@
  *       container_id, container_name, created_at, last_used_at
  *   <prefix>user:<len(user)>:<user>:sessions          ZSET session_id by
  *                                                      created_at
+ *   <prefix>user:<len(user)>:<user>:live              ZSET session_id by
+ *                                                      expiry (ms, Redis
+ *                                                      clock), for quotas
  *
  * Every failure is store_unavailable.
  */
@@ -36,6 +39,9 @@ typedef struct {
 } sbx_session_rec_t;
 
 
+#define SBX_STORE_SCRIPT_ARGS  16
+
+
 typedef struct {
     const sbx_config_t  *conf;
     redisContext        *redis;
@@ -44,6 +50,18 @@ typedef struct {
 
 void sbx_store_init(sbx_store_t *st, const sbx_config_t *conf);
 void sbx_store_cleanup(sbx_store_t *st);
+
+/* "<prefix>user:<len(user)>:<user>:<what>", malloc'ed; NULL without memory. */
+char *sbx_store_user_key(const sbx_store_t *st, const char *user,
+    const char *what);
+
+/*
+ * EVALs a Lua script: argv holds its nkeys keys, then its arguments (at
+ * most SBX_STORE_SCRIPT_ARGS in all).  Returns the reply, never an error
+ * reply, for the caller to free; NULL with err set otherwise.
+ */
+redisReply *sbx_store_script(sbx_store_t *st, const char *script,
+    size_t nkeys, const char **argv, size_t argc, sbx_error_t *err);
 
 /* PING with a deadline of timeout_ms. */
 int sbx_store_ping(sbx_store_t *st, long timeout_ms, sbx_error_t *err);

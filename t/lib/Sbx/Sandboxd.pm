@@ -4,7 +4,8 @@ package Sbx::Sandboxd;
 # binary and configuration file, with its own instance, socket, Redis
 # prefix and agent directory, and whatever settings the test adds
 # (SANDBOXD_<KEY> variables).  For tests that restart sandboxd or need
-# another setting; it never touches the shared one.
+# another setting; it never touches the shared one.  Its audit log is
+# $sd->{audit}.
 #
 #     my $sd = Sbx::Sandboxd->new(instance => 't045');
 #     $sd->start(SANDBOXD_AGENT => 'off');   # nginx: sandbox_pass unix:$sd->{socket}
@@ -32,6 +33,7 @@ sub new {
         tmp => $tmp,
         socket => "$tmp/sandboxd.sock",
         log => "$tmp/sandboxd.log",
+        audit => "$tmp/audit.log",
         # agent_dir may not sit below a directory others may write (/tmp)
         agent_dir => "$ENV{SBX_AGENT_DIR}-$opt{instance}",
         pid => undef,
@@ -43,6 +45,8 @@ sub start {
     my ($self, %env) = @_;
     my $bin = $ENV{SBX_SANDBOXD};
     my $conf = $ENV{SBX_SANDBOXD_CONF};
+
+    my @cmd = ($self->valgrind, $bin, '-c', $conf);
 
     unlink $self->{socket};
 
@@ -58,21 +62,35 @@ sub start {
                 SANDBOXD_CLEANUP_INTERVAL => '0',
                 SANDBOXD_PID_FILE => '',
                 SANDBOXD_LOG_FILE => '',
+                SANDBOXD_AUDIT_LOG => $self->{audit},
                 map({ $_ => $ENV{$_} // '' } qw(ASAN_OPTIONS UBSAN_OPTIONS)),
                 %env);
         # its log and any sanitizer report, checked by stop()
         open STDOUT, '>>', $self->{log} or die $!;
         open STDERR, '>&', \*STDOUT or die $!;
-        exec $bin, '-c', $conf;
+        exec { $cmd[0] } @cmd;
         exit 127;
     }
 
-    for (1 .. 100) {
-        return if -S $self->{socket};
+    # ready once the socket has its mode (set after bind(): nginx's
+    # workers may not connect before)
+    for (1 .. ($ENV{VALGRIND} ? 1200 : 100)) {
+        return if -S $self->{socket} && ((stat _)[2] & 0060) == 0060;
         sleep 0.05;
     }
 
     die "sandboxd $self->{instance} did not start: " . `cat $self->{log}`;
+}
+
+
+# VALGRIND=1 (scripts/test): under valgrind, as scripts/test runs its own.
+sub valgrind {
+    my ($self) = @_;
+
+    return () unless $ENV{VALGRIND};
+    return ('valgrind', '--error-exitcode=99', '--leak-check=full',
+            '--errors-for-leak-kinds=definite',
+            "--log-file=$self->{tmp}/valgrind.log");
 }
 
 
@@ -83,7 +101,7 @@ sub stop {
     return unless $self->{pid};
 
     kill 'TERM', $self->{pid};
-    for (1 .. 200) {
+    for (1 .. ($ENV{VALGRIND} ? 1200 : 200)) {
         if (waitpid($self->{pid}, WNOHANG) == $self->{pid}) {
             $status = $?;
             last;
@@ -96,6 +114,13 @@ sub stop {
     my $log = do { local (@ARGV, $/) = ($self->{log}); <> } // '';
     unlike($log, qr/Sanitizer|runtime error/, '  with no sanitizer report');
     unlink $self->{log};
+
+    if ($ENV{VALGRIND}) {
+        my $vg = do { local (@ARGV, $/) = ("$self->{tmp}/valgrind.log"); <> }
+                 // '';
+        like($vg, qr/ERROR SUMMARY: 0 errors/, '  valgrind: no error')
+            or diag($vg);
+    }
 }
 
 

@@ -1,0 +1,259 @@
+
+/*
+ * Copyright (C) ngx_sandbox contributors
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbx_log.h"
+#include "sbx_quota.h"
+
+
+/* how long a reserved session place waits for its container and record */
+#define SBX_QUOTA_RESERVE_MS     120000
+/* an exec slot outlives the timeout by this: session creation, the agent */
+#define SBX_QUOTA_EXEC_GRACE_MS  60000
+
+
+/*
+ * KEYS[1] a quota set; ARGV: member, max, hold (ms).  Prunes members past
+ * their score, then adds member scored now + hold unless max are there.
+ * Returns the count with it, 0 when it was already a member, or -count
+ * when full.
+ */
+static const char  sbx_quota_take_lua[] =
+    "local t = redis.call('TIME') "
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) "
+    "if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end "
+    "local n = redis.call('ZCARD', KEYS[1]) "
+    "if n >= tonumber(ARGV[2]) then return -n end "
+    "local hold = tonumber(ARGV[3]) "
+    "redis.call('ZADD', KEYS[1], now + hold, ARGV[1]) "
+    "if redis.call('PTTL', KEYS[1]) < hold then "
+    "redis.call('PEXPIRE', KEYS[1], hold) end "
+    "return n + 1";
+
+/* KEYS: the live set and the exec set; prunes both, returns the counts */
+static const char  sbx_quota_usage_lua[] =
+    "local t = redis.call('TIME') "
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    "local r = {} "
+    "for i, k in ipairs(KEYS) do "
+    "redis.call('ZREMRANGEBYSCORE', k, '-inf', now) "
+    "r[i] = redis.call('ZCARD', k) end "
+    "return r";
+
+
+/*
+ * Runs sbx_quota_take_lua over the user's set "what"; *n gets its answer.
+ */
+static int
+sbx_quota_take(sbx_ctx_t *ctx, const char *user, const char *what,
+    const char *member, uint64_t max, long long hold_ms, long long *n,
+    sbx_error_t *err)
+{
+    char         smax[32], shold[32];
+    const char  *argv[4];
+    redisReply  *r;
+
+    argv[0] = sbx_store_user_key(&ctx->store, user, what);
+    if (argv[0] == NULL) {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    snprintf(smax, sizeof(smax), "%llu", (unsigned long long) max);
+    snprintf(shold, sizeof(shold), "%lld", hold_ms);
+
+    argv[1] = member;
+    argv[2] = smax;
+    argv[3] = shold;
+
+    r = sbx_store_script(&ctx->store, sbx_quota_take_lua, 1, argv, 4, err);
+    free((char *) argv[0]);
+
+    if (r == NULL) {
+        return SBX_ERR;
+    }
+
+    if (r->type != REDIS_REPLY_INTEGER) {
+        freeReplyObject(r);
+        sbx_error_set(err, SBX_E_STORE_UNAVAILABLE, "unexpected reply");
+        return SBX_ERR;
+    }
+
+    *n = r->integer;
+    freeReplyObject(r);
+
+    return SBX_OK;
+}
+
+
+/* ZREM of member from the user's set "what", best effort. */
+static void
+sbx_quota_drop(sbx_ctx_t *ctx, const char *user, const char *what,
+    const char *member)
+{
+    static const char  lua[] = "return redis.call('ZREM', KEYS[1], ARGV[1])";
+    const char        *argv[2];
+    redisReply        *r;
+    sbx_error_t        err;
+
+    argv[0] = sbx_store_user_key(&ctx->store, user, what);
+    if (argv[0] == NULL) {
+        return;
+    }
+
+    argv[1] = member;
+
+    r = sbx_store_script(&ctx->store, lua, 1, argv, 2, &err);
+    free((char *) argv[0]);
+
+    if (r == NULL) {
+        /* the slot lapses at its deadline */
+        sbx_log_warn("quota: cannot free \"%s\" of %s: %s", member, what,
+                     err.msg);
+        return;
+    }
+
+    freeReplyObject(r);
+}
+
+
+int
+sbx_quota_session_reserve(sbx_ctx_t *ctx, const char *user,
+    const char *session_id, sbx_error_t *err)
+{
+    uint64_t   max = ctx->conf->max_sessions_per_user;
+    long long  n;
+
+    if (max == 0) {
+        return SBX_OK;
+    }
+
+    if (sbx_quota_take(ctx, user, "live", session_id, max,
+                       SBX_QUOTA_RESERVE_MS, &n, err)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    if (n < 0) {
+        sbx_error_set(err, SBX_E_SESSION_QUOTA, "session quota exceeded: "
+                      "%lld live sessions, at most %llu; delete one first",
+                      -n, (unsigned long long) max);
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+void
+sbx_quota_session_release(sbx_ctx_t *ctx, const char *user,
+    const char *session_id)
+{
+    if (ctx->conf->max_sessions_per_user != 0) {
+        sbx_quota_drop(ctx, user, "live", session_id);
+    }
+}
+
+
+int
+sbx_quota_exec_begin(sbx_ctx_t *ctx, const char *user, long timeout_ms,
+    char *slot, sbx_error_t *err)
+{
+    uint64_t   max = ctx->conf->max_concurrent_execs_per_user;
+    long long  n;
+
+    slot[0] = '\0';
+
+    if (max == 0) {
+        return SBX_OK;
+    }
+
+    if (sbx_random_hex(slot, SBX_QUOTA_SLOT_LEN / 2) != SBX_OK) {
+        slot[0] = '\0';
+        sbx_error_set(err, SBX_E_INTERNAL, "no randomness");
+        return SBX_ERR;
+    }
+
+    if (sbx_quota_take(ctx, user, "execs", slot, max,
+                       (long long) timeout_ms + SBX_QUOTA_EXEC_GRACE_MS, &n,
+                       err)
+        != SBX_OK)
+    {
+        slot[0] = '\0';
+        return SBX_ERR;
+    }
+
+    if (n <= 0) {
+        slot[0] = '\0';
+        sbx_error_set(err, SBX_E_EXEC_QUOTA, "execution quota exceeded: "
+                      "%lld commands running, at most %llu at a time",
+                      -n, (unsigned long long) max);
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+void
+sbx_quota_exec_end(sbx_ctx_t *ctx, const char *user, const char *slot)
+{
+    if (slot[0] != '\0') {
+        sbx_quota_drop(ctx, user, "execs", slot);
+    }
+}
+
+
+int
+sbx_quota_usage(sbx_ctx_t *ctx, const char *user, long long *sessions,
+    long long *execs, sbx_error_t *err)
+{
+    const char  *keys[2];
+    redisReply  *r;
+    int          rc;
+
+    keys[0] = sbx_store_user_key(&ctx->store, user, "live");
+    keys[1] = sbx_store_user_key(&ctx->store, user, "execs");
+
+    r = NULL;
+    rc = SBX_ERR;
+
+    if (keys[0] == NULL || keys[1] == NULL) {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        goto done;
+    }
+
+    r = sbx_store_script(&ctx->store, sbx_quota_usage_lua, 2, keys, 2, err);
+    if (r == NULL) {
+        goto done;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_INTEGER
+        || r->element[1]->type != REDIS_REPLY_INTEGER)
+    {
+        sbx_error_set(err, SBX_E_STORE_UNAVAILABLE, "unexpected reply");
+        goto done;
+    }
+
+    *sessions = r->element[0]->integer;
+    *execs = ctx->conf->max_concurrent_execs_per_user == 0
+             ? -1 : r->element[1]->integer;
+    rc = SBX_OK;
+
+done:
+
+    freeReplyObject(r);
+    free((char *) keys[0]);
+    free((char *) keys[1]);
+
+    return rc;
+}
