@@ -395,20 +395,40 @@ ngx_http_sandbox_key_line(ngx_conf_t *cf, ngx_http_sandbox_loc_conf_t *slcf,
  * digits of its SHA-256 digest, or the key itself; only the digest is
  * kept.  NGX_DECLINED when the key is empty, longer than a request may
  * send, or a malformed digest, or when the user id is not one (1 to 256
- * bytes, no control characters).
+ * bytes, no control characters); NGX_ERROR (logged) for a key given
+ * twice.
  */
 
 ngx_int_t
 ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_str_t *key, ngx_str_t *user)
 {
+    u_char                       digest[NGX_HTTP_SANDBOX_KEY_DIGEST_LEN];
+    ngx_int_t                    rc;
     ngx_str_t                    hex;
+    ngx_uint_t                   i;
     ngx_http_sandbox_api_key_t  *k;
 
     if (key->len == 0 || key->len > NGX_HTTP_SANDBOX_API_KEY_MAX
         || !sbx_user_id_valid((const char *) user->data, user->len))
     {
         return NGX_DECLINED;
+    }
+
+    if (key->len > sizeof("sha256:") - 1
+        && ngx_strncmp(key->data, "sha256:", sizeof("sha256:") - 1) == 0)
+    {
+        hex.data = key->data + sizeof("sha256:") - 1;
+        hex.len = key->len - (sizeof("sha256:") - 1);
+
+        rc = ngx_http_sandbox_hex_digest(&hex, digest);
+
+    } else {
+        rc = ngx_http_sandbox_key_digest(key, digest);
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (slcf->api_keys == NGX_CONF_UNSET_PTR) {
@@ -419,23 +439,28 @@ ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
         }
     }
 
+    /* one key naming two users would leave the user to the order of lines */
+
+    k = slcf->api_keys->elts;
+
+    for (i = 0; i < slcf->api_keys->nelts; i++) {
+        if (ngx_memcmp(k[i].digest, digest, sizeof(digest)) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate API key (of users \"%V\" and "
+                               "\"%V\")", &k[i].user, user);
+            return NGX_ERROR;
+        }
+    }
+
     k = ngx_array_push(slcf->api_keys);
     if (k == NULL) {
         return NGX_ERROR;
     }
 
+    ngx_memcpy(k->digest, digest, sizeof(digest));
     k->user = *user;
 
-    if (key->len > sizeof("sha256:") - 1
-        && ngx_strncmp(key->data, "sha256:", sizeof("sha256:") - 1) == 0)
-    {
-        hex.data = key->data + sizeof("sha256:") - 1;
-        hex.len = key->len - (sizeof("sha256:") - 1);
-
-        return ngx_http_sandbox_hex_digest(&hex, k->digest);
-    }
-
-    return ngx_http_sandbox_key_digest(key, k->digest);
+    return NGX_OK;
 }
 
 

@@ -32,6 +32,7 @@ static ngx_int_t ngx_http_sandbox_cors_allowed_headers(
     ngx_http_sandbox_cors_conf_t *ccf, ngx_str_t *list);
 static ngx_uint_t ngx_http_sandbox_cors_in(ngx_array_t *names,
     u_char *p, size_t len);
+static ngx_uint_t ngx_http_sandbox_cors_any(ngx_http_sandbox_cors_conf_t *ccf);
 static ngx_int_t ngx_http_sandbox_cors_allow_origin(ngx_http_request_t *r,
     ngx_http_sandbox_cors_conf_t *ccf, ngx_str_t *origin);
 static ngx_int_t ngx_http_sandbox_cors_preflight_headers(
@@ -62,10 +63,10 @@ ngx_http_sandbox_cors_create_conf(ngx_http_sandbox_cors_conf_t *ccf)
 static ngx_array_t *
 ngx_http_sandbox_cors_names(ngx_conf_t *cf, const char **names)
 {
-    ngx_str_t    *s;
+    sbx_str_t    *s;
     ngx_array_t  *a;
 
-    a = ngx_array_create(cf->pool, 8, sizeof(ngx_str_t));
+    a = ngx_array_create(cf->pool, 8, sizeof(sbx_str_t));
     if (a == NULL) {
         return NULL;
     }
@@ -76,7 +77,7 @@ ngx_http_sandbox_cors_names(ngx_conf_t *cf, const char **names)
             return NULL;
         }
 
-        s->data = (u_char *) *names;
+        s->data = *names;
         s->len = ngx_strlen(*names);
     }
 
@@ -128,7 +129,7 @@ ngx_http_sandbox_cors_join(ngx_conf_t *cf, ngx_array_t *names,
 {
     u_char      *p;
     size_t       len;
-    ngx_str_t   *s;
+    sbx_str_t   *s;
     ngx_uint_t   i;
 
     s = names->elts;
@@ -208,54 +209,7 @@ ngx_http_sandbox_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    return ngx_http_sandbox_conf_set_names(cf, &slcf->cors.origins);
-}
-
-
-/* sandbox_cors_methods / sandbox_cors_headers <name> ...; */
-
-char *
-ngx_http_sandbox_cors_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    char  *p = conf;
-
-    ngx_array_t  **a;
-
-    a = (ngx_array_t **) (p + cmd->offset);
-
-    if (*a != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    return ngx_http_sandbox_conf_set_names(cf, a);
-}
-
-
-/* The directive's arguments as an array of ngx_str_t. */
-
-char *
-ngx_http_sandbox_conf_set_names(ngx_conf_t *cf, ngx_array_t **a)
-{
-    ngx_str_t   *value, *s;
-    ngx_uint_t   i;
-
-    *a = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_str_t));
-    if (*a == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        s = ngx_array_push(*a);
-        if (s == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *s = value[i];
-    }
-
-    return NGX_CONF_OK;
+    return ngx_http_sandbox_conf_strs(cf, &slcf->cors.origins);
 }
 
 
@@ -377,12 +331,21 @@ ngx_http_sandbox_cors_headers(ngx_http_request_t *r)
     ngx_http_sandbox_cors_conf_t  *ccf;
 
     static ngx_str_t  expose = ngx_string(NGX_HTTP_SANDBOX_CORS_EXPOSE);
+    static ngx_str_t  vary = ngx_string("Origin");
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
     ccf = &slcf->cors;
 
     if (ccf->origins == NULL) {
         return NGX_OK;
+    }
+
+    /* unless any origin may, the answer depends on Origin: tell caches */
+
+    if (!ngx_http_sandbox_cors_any(ccf)
+        && ngx_http_sandbox_add_header(r, "Vary", &vary) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     origin = ngx_http_sandbox_cors_origin(r, ccf);
@@ -402,7 +365,7 @@ ngx_http_sandbox_cors_headers(ngx_http_request_t *r)
     }
 
     return ngx_http_sandbox_add_header(r, "Access-Control-Expose-Headers",
-                                     &expose);
+                                       &expose);
 }
 
 
@@ -410,19 +373,12 @@ static ngx_int_t
 ngx_http_sandbox_cors_allow_origin(ngx_http_request_t *r,
     ngx_http_sandbox_cors_conf_t *ccf, ngx_str_t *origin)
 {
-    ngx_str_t  *o, vary;
+    ngx_str_t  any;
 
-    o = ccf->origins->elts;
-
-    if (o[0].len == 1 && o[0].data[0] == '*') {
+    if (ngx_http_sandbox_cors_any(ccf)) {
+        ngx_str_set(&any, "*");
         return ngx_http_sandbox_add_header(r, "Access-Control-Allow-Origin",
-                                         &o[0]);
-    }
-
-    ngx_str_set(&vary, "Origin");
-
-    if (ngx_http_sandbox_add_header(r, "Vary", &vary) != NGX_OK) {
-        return NGX_ERROR;
+                                           &any);
     }
 
     return ngx_http_sandbox_add_header(r, "Access-Control-Allow-Origin",
@@ -436,29 +392,19 @@ static ngx_str_t *
 ngx_http_sandbox_cors_origin(ngx_http_request_t *r,
     ngx_http_sandbox_cors_conf_t *ccf)
 {
-    ngx_str_t        *o, *origin;
-    ngx_uint_t        i;
     ngx_table_elt_t  *h;
 
     h = ngx_http_sandbox_find_header(r, "Origin", sizeof("Origin") - 1);
-    if (h == NULL) {
+
+    if (h == NULL
+        || !(ngx_http_sandbox_cors_any(ccf)
+             || ngx_http_sandbox_cors_in(ccf->origins, h->value.data,
+                                         h->value.len)))
+    {
         return NULL;
     }
 
-    origin = &h->value;
-    o = ccf->origins->elts;
-
-    for (i = 0; i < ccf->origins->nelts; i++) {
-        if ((o[i].len == 1 && o[i].data[0] == '*')
-            || (o[i].len == origin->len
-                && ngx_strncasecmp(o[i].data, origin->data, origin->len)
-                   == 0))
-        {
-            return origin;
-        }
-    }
-
-    return NULL;
+    return &h->value;
 }
 
 
@@ -466,7 +412,7 @@ static ngx_int_t
 ngx_http_sandbox_cors_allowed_method(ngx_http_sandbox_cors_conf_t *ccf,
     ngx_str_t *method)
 {
-    ngx_str_t   *m;
+    sbx_str_t   *m;
     ngx_uint_t   i;
 
     m = ccf->methods->elts;
@@ -523,19 +469,34 @@ ngx_http_sandbox_cors_allowed_headers(ngx_http_sandbox_cors_conf_t *ccf,
 }
 
 
+/* Whether the list holds the name, whatever its case. */
+
 static ngx_uint_t
 ngx_http_sandbox_cors_in(ngx_array_t *names, u_char *p, size_t len)
 {
-    ngx_str_t   *s;
+    sbx_str_t   *s;
     ngx_uint_t   i;
 
     s = names->elts;
 
     for (i = 0; i < names->nelts; i++) {
-        if (s[i].len == len && ngx_strncasecmp(s[i].data, p, len) == 0) {
+        if (s[i].len == len
+            && ngx_strncasecmp((u_char *) s[i].data, p, len) == 0)
+        {
             return 1;
         }
     }
 
     return 0;
+}
+
+
+static ngx_uint_t
+ngx_http_sandbox_cors_any(ngx_http_sandbox_cors_conf_t *ccf)
+{
+    sbx_str_t  *o;
+
+    o = ccf->origins->elts;
+
+    return o[0].len == 1 && o[0].data[0] == '*';
 }

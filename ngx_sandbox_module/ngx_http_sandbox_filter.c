@@ -301,12 +301,8 @@ ngx_http_sandbox_request_id_header(ngx_http_request_t *r,
 {
     ngx_str_t  id;
 
-    if (ctx->request_id == NULL) {
-        ctx->request_id = ngx_http_sandbox_request_id(r);
-
-        if (ctx->request_id == NULL) {
-            return NGX_ERROR;
-        }
+    if (ngx_http_sandbox_request_id(r, ctx) == NULL) {
+        return NGX_ERROR;
     }
 
     id.data = (u_char *) ctx->request_id;

@@ -2,15 +2,13 @@
 /*
  * Copyright (C) ngx_sandbox contributors
  *
- * Verifies a bearer JWT.  The header is judged first, by our policy and
- * not by libjwt: its algorithm must be one configured, and it chooses
- * among the configured keys of that algorithm's kind only (by "kid" when
- * it names one).  libjwt then checks the signature with that key, and the
- * claims are judged last.
+ * Verifies a bearer JWT.  The header is judged first: its algorithm must
+ * be one configured, and it chooses among the configured keys of that
+ * algorithm's kind only (by "kid" when it names one).  The signature is
+ * checked next, with such a key (ngx_http_sandbox_jws.c), and the claims
+ * last.  "typ" is not judged: "JWT" and RFC 9068's "at+jwt" are alike.
  */
 
-
-#include <jwt.h>
 
 #include "ngx_http_sandbox_module.h"
 
@@ -18,20 +16,12 @@
 static cJSON *ngx_http_sandbox_jwt_part(ngx_http_request_t *r,
     const sbx_str_t *part);
 static sbx_jwt_error_t ngx_http_sandbox_jwt_signature(ngx_http_request_t *r,
-    ngx_http_sandbox_jwt_conf_t *jcf, ngx_str_t *token, sbx_jwt_alg_t alg,
-    const char *kid);
+    ngx_http_sandbox_jwt_conf_t *jcf, sbx_jwt_parts_t *parts,
+    sbx_jwt_alg_t alg, const char *kid);
 static ngx_uint_t ngx_http_sandbox_jwt_kid_is(ngx_http_sandbox_jwt_key_t *k,
     const char *kid);
-static ngx_uint_t ngx_http_sandbox_jwt_verified(const char *token,
-    ngx_http_sandbox_jwt_key_t *k, sbx_jwt_alg_t alg);
 static sbx_jwt_error_t ngx_http_sandbox_jwt_claims(ngx_http_request_t *r,
     ngx_http_sandbox_jwt_conf_t *jcf, cJSON *claims, ngx_str_t *user);
-
-
-/* libjwt's name for each of our algorithms */
-static const jwt_alg_t  ngx_http_sandbox_libjwt_algs[SBX_JWT_NALGS] = {
-    JWT_ALG_HS256, JWT_ALG_HS384, JWT_ALG_HS512, JWT_ALG_RS256, JWT_ALG_ES256
-};
 
 
 sbx_jwt_error_t
@@ -62,7 +52,7 @@ ngx_http_sandbox_jwt_verify(ngx_http_request_t *r,
     }
 
     if (rc == SBX_JWT_OK) {
-        rc = ngx_http_sandbox_jwt_signature(r, jcf, token, alg, kid);
+        rc = ngx_http_sandbox_jwt_signature(r, jcf, &parts, alg, kid);
     }
 
     cJSON_Delete(header);
@@ -124,16 +114,24 @@ ngx_http_sandbox_jwt_part(ngx_http_request_t *r, const sbx_str_t *part)
 
 static sbx_jwt_error_t
 ngx_http_sandbox_jwt_signature(ngx_http_request_t *r,
-    ngx_http_sandbox_jwt_conf_t *jcf, ngx_str_t *token, sbx_jwt_alg_t alg,
-    const char *kid)
+    ngx_http_sandbox_jwt_conf_t *jcf, sbx_jwt_parts_t *parts,
+    sbx_jwt_alg_t alg, const char *kid)
 {
-    char                        *s;
+    ngx_str_t                    input, encoded, sig;
     ngx_uint_t                   i, named;
     sbx_jwt_key_type_t           type;
     ngx_http_sandbox_jwt_key_t  *k;
 
-    s = ngx_http_sandbox_pstrz(r->pool, token);
-    if (s == NULL) {
+    /* the signed input: "header.payload" */
+
+    input.data = (u_char *) parts->header.data;
+    input.len = parts->signature.data - 1 - parts->header.data;
+
+    encoded.data = (u_char *) parts->signature.data;
+    encoded.len = parts->signature.len;
+
+    sig.data = ngx_pnalloc(r->pool, ngx_base64_decoded_length(encoded.len));
+    if (sig.data == NULL || ngx_decode_base64url(&sig, &encoded) != NGX_OK) {
         return SBX_JWT_MALFORMED;
     }
 
@@ -149,7 +147,8 @@ ngx_http_sandbox_jwt_signature(ngx_http_request_t *r,
 
         named = 1;
 
-        if (k[i].type == type && ngx_http_sandbox_jwt_verified(s, &k[i], alg))
+        if (k[i].type == type
+            && ngx_http_sandbox_jws_verify(&k[i], alg, &input, &sig))
         {
             return SBX_JWT_OK;
         }
@@ -167,29 +166,6 @@ ngx_http_sandbox_jwt_kid_is(ngx_http_sandbox_jwt_key_t *k, const char *kid)
     len = ngx_strlen(kid);
 
     return k->kid.len == len && ngx_strncmp(k->kid.data, kid, len) == 0;
-}
-
-
-static ngx_uint_t
-ngx_http_sandbox_jwt_verified(const char *token, ngx_http_sandbox_jwt_key_t *k,
-    sbx_jwt_alg_t alg)
-{
-    jwt_t       *jwt;
-    ngx_uint_t   ok;
-
-    jwt = NULL;
-
-    if (jwt_decode(&jwt, token, k->key.data, (int) k->key.len) != 0) {
-        return 0;
-    }
-
-    /* libjwt verified with the header's algorithm: the one we judged */
-
-    ok = (jwt_get_alg(jwt) == ngx_http_sandbox_libjwt_algs[alg]);
-
-    jwt_free(jwt);
-
-    return ok;
 }
 
 

@@ -24,13 +24,14 @@
 
 static char *ngx_http_sandbox_jwt_add_key(ngx_conf_t *cf,
     ngx_http_sandbox_jwt_conf_t *jcf, sbx_jwt_key_type_t type,
-    ngx_str_t *key, ngx_uint_t kid_arg);
+    ngx_str_t *secret, EVP_PKEY *pkey);
 static char *ngx_http_sandbox_jwt_kid(ngx_conf_t *cf,
     ngx_http_sandbox_jwt_conf_t *jcf, ngx_uint_t arg, ngx_str_t *kid);
 static char *ngx_http_sandbox_jwt_check_secret(ngx_conf_t *cf,
     ngx_str_t *secret);
-static char *ngx_http_sandbox_jwt_pem_type(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_str_t *pem, sbx_jwt_key_type_t *type);
+static EVP_PKEY *ngx_http_sandbox_jwt_pem_key(ngx_conf_t *cf,
+    ngx_str_t *path, ngx_str_t *pem);
+static void ngx_http_sandbox_jwt_free_pkey(void *data);
 static char *ngx_http_sandbox_jwt_pkey_type(ngx_conf_t *cf, ngx_str_t *path,
     EVP_PKEY *pkey, sbx_jwt_key_type_t *type);
 static ngx_uint_t ngx_http_sandbox_jwt_default_algorithms(
@@ -164,7 +165,7 @@ ngx_http_sandbox_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return ngx_http_sandbox_jwt_add_key(cf, &slcf->jwt, SBX_JWT_KEY_HMAC,
-                                        &value[1], 2);
+                                        &value[1], NULL);
 }
 
 
@@ -201,7 +202,7 @@ ngx_http_sandbox_jwt_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return ngx_http_sandbox_jwt_add_key(cf, &slcf->jwt, SBX_JWT_KEY_HMAC,
-                                        &secret, 2);
+                                        &secret, NULL);
 }
 
 
@@ -234,6 +235,7 @@ ngx_http_sandbox_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_sandbox_loc_conf_t *slcf = conf;
 
+    EVP_PKEY            *pkey;
     ngx_str_t           *value, path, pem;
     sbx_jwt_key_type_t   type;
 
@@ -246,27 +248,37 @@ ngx_http_sandbox_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_sandbox_jwt_pem_type(cf, &path, &pem, &type)
-        != NGX_CONF_OK)
+    pkey = ngx_http_sandbox_jwt_pem_key(cf, &path, &pem);
+    if (pkey == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_sandbox_jwt_pkey_type(cf, &path, pkey, &type) != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_sandbox_jwt_add_key(cf, &slcf->jwt, type, &pem, 2);
+    return ngx_http_sandbox_jwt_add_key(cf, &slcf->jwt, type, NULL, pkey);
 }
 
 
-static char *
-ngx_http_sandbox_jwt_pem_type(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_str_t *pem, sbx_jwt_key_type_t *type)
+/* The key, freed with the configuration's pool. */
+
+static EVP_PKEY *
+ngx_http_sandbox_jwt_pem_key(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *pem)
 {
-    BIO       *bio;
-    char      *rv;
-    EVP_PKEY  *pkey;
+    BIO                 *bio;
+    EVP_PKEY            *pkey;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
 
     bio = BIO_new_mem_buf(pem->data, (int) pem->len);
     if (bio == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
@@ -275,14 +287,20 @@ ngx_http_sandbox_jwt_pem_type(ngx_conf_t *cf, ngx_str_t *path,
     if (pkey == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" holds no PEM \"PUBLIC KEY\"", path);
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    rv = ngx_http_sandbox_jwt_pkey_type(cf, path, pkey, type);
+    cln->handler = ngx_http_sandbox_jwt_free_pkey;
+    cln->data = pkey;
 
-    EVP_PKEY_free(pkey);
+    return pkey;
+}
 
-    return rv;
+
+static void
+ngx_http_sandbox_jwt_free_pkey(void *data)
+{
+    EVP_PKEY_free(data);
 }
 
 
@@ -323,14 +341,16 @@ ngx_http_sandbox_jwt_pkey_type(ngx_conf_t *cf, ngx_str_t *path,
 }
 
 
+/* The key, and its "kid=<id>" when the directive's second argument says. */
+
 static char *
 ngx_http_sandbox_jwt_add_key(ngx_conf_t *cf, ngx_http_sandbox_jwt_conf_t *jcf,
-    sbx_jwt_key_type_t type, ngx_str_t *key, ngx_uint_t kid_arg)
+    sbx_jwt_key_type_t type, ngx_str_t *secret, EVP_PKEY *pkey)
 {
     ngx_str_t                    kid;
     ngx_http_sandbox_jwt_key_t  *k;
 
-    if (ngx_http_sandbox_jwt_kid(cf, jcf, kid_arg, &kid) != NGX_CONF_OK) {
+    if (ngx_http_sandbox_jwt_kid(cf, jcf, 2, &kid) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -347,9 +367,15 @@ ngx_http_sandbox_jwt_add_key(ngx_conf_t *cf, ngx_http_sandbox_jwt_conf_t *jcf,
         return NGX_CONF_ERROR;
     }
 
+    ngx_memzero(k, sizeof(ngx_http_sandbox_jwt_key_t));
+
     k->type = type;
     k->kid = kid;
-    k->key = *key;
+    k->pkey = pkey;
+
+    if (secret != NULL) {
+        k->key = *secret;
+    }
 
     return NGX_CONF_OK;
 }
@@ -435,50 +461,6 @@ ngx_http_sandbox_jwt_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         slcf->jwt.algorithms |= SBX_JWT_ALG_BIT(alg);
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* A list of strings (sbx_str_t) at cmd->offset of the location's conf. */
-
-char *
-ngx_http_sandbox_conf_set_strs(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    char  *p = conf;
-
-    ngx_str_t     *value;
-    sbx_str_t     *s;
-    ngx_uint_t     i;
-    ngx_array_t  **a;
-
-    a = (ngx_array_t **) (p + cmd->offset);
-
-    if (*a != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    *a = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(sbx_str_t));
-    if (*a == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    value = cf->args->elts;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        if (value[i].len == 0) {
-            return "takes no empty strings";
-        }
-
-        s = ngx_array_push(*a);
-        if (s == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        s->data = (const char *) value[i].data;
-        s->len = value[i].len;
     }
 
     return NGX_CONF_OK;

@@ -386,32 +386,24 @@ static ngx_int_t
 ngx_http_sandbox_limit_header(ngx_http_request_t *r, const char *name,
     const char *fmt, ...)
 {
-    u_char           *p;
-    va_list           args;
-    ngx_table_elt_t  *h;
+    u_char     *p;
+    va_list     args;
+    ngx_str_t   value;
 
     p = ngx_pnalloc(r->pool, 2 * NGX_INT64_LEN + sizeof(";w="));
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
     va_start(args, fmt);
-    h->value.len = ngx_vslprintf(p, p + 2 * NGX_INT64_LEN + sizeof(";w="),
-                                 fmt, args)
-                   - p;
+    value.len = ngx_vslprintf(p, p + 2 * NGX_INT64_LEN + sizeof(";w="), fmt,
+                              args)
+                - p;
     va_end(args);
 
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = p;
+    value.data = p;
 
-    return NGX_OK;
+    return ngx_http_sandbox_add_header(r, name, &value);
 }
 
 

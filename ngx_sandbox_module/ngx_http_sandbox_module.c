@@ -166,14 +166,14 @@ static ngx_command_t  ngx_http_sandbox_commands[] = {
 
     { ngx_string("sandbox_cors_methods"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_sandbox_cors_list,
+      ngx_http_sandbox_conf_set_strs,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_sandbox_loc_conf_t, cors.methods),
       NULL },
 
     { ngx_string("sandbox_cors_headers"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_sandbox_cors_list,
+      ngx_http_sandbox_conf_set_strs,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_sandbox_loc_conf_t, cors.headers),
       NULL },

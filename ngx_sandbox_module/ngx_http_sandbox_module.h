@@ -15,6 +15,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "sbx_frame.h"
 #include "sbx_jwt.h"
@@ -40,11 +41,12 @@ typedef struct {
 } ngx_http_sandbox_api_key_t;
 
 
-/* A key that verifies tokens: an HMAC secret, or a public key's PEM. */
+/* A key that verifies tokens: an HMAC secret, or a public key. */
 typedef struct {
     sbx_jwt_key_type_t          type;
     ngx_str_t                   kid;            /* empty: none */
-    ngx_str_t                   key;
+    ngx_str_t                   key;            /* the secret */
+    EVP_PKEY                   *pkey;           /* the public key */
 } ngx_http_sandbox_jwt_key_t;
 
 
@@ -62,9 +64,9 @@ typedef struct {
 
 
 typedef struct {
-    ngx_array_t                *origins;        /* ngx_str_t; NULL: off */
-    ngx_array_t                *methods;        /* ngx_str_t */
-    ngx_array_t                *headers;        /* ngx_str_t */
+    ngx_array_t                *origins;        /* sbx_str_t; NULL: off */
+    ngx_array_t                *methods;        /* sbx_str_t */
+    ngx_array_t                *headers;        /* sbx_str_t */
     ngx_str_t                   methods_joined;
     ngx_str_t                   headers_joined;
     time_t                      max_age;
@@ -203,6 +205,10 @@ ngx_int_t ngx_http_sandbox_add_api_key(ngx_conf_t *cf,
 sbx_jwt_error_t ngx_http_sandbox_jwt_verify(ngx_http_request_t *r,
     ngx_http_sandbox_jwt_conf_t *jcf, ngx_str_t *token, ngx_str_t *user);
 
+/* ngx_http_sandbox_jws.c */
+ngx_uint_t ngx_http_sandbox_jws_verify(ngx_http_sandbox_jwt_key_t *k,
+    sbx_jwt_alg_t alg, ngx_str_t *input, ngx_str_t *sig);
+
 /* ngx_http_sandbox_jwt_conf.c */
 void ngx_http_sandbox_jwt_create_conf(ngx_http_sandbox_jwt_conf_t *jcf);
 char *ngx_http_sandbox_jwt_merge_conf(ngx_conf_t *cf,
@@ -215,8 +221,6 @@ char *ngx_http_sandbox_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_sandbox_jwt_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-char *ngx_http_sandbox_conf_set_strs(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 
 /* ngx_http_sandbox_cors.c */
 void ngx_http_sandbox_cors_create_conf(ngx_http_sandbox_cors_conf_t *ccf);
@@ -224,9 +228,6 @@ char *ngx_http_sandbox_cors_merge_conf(ngx_conf_t *cf,
     ngx_http_sandbox_cors_conf_t *prev, ngx_http_sandbox_cors_conf_t *conf);
 char *ngx_http_sandbox_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-char *ngx_http_sandbox_cors_list(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_sandbox_conf_set_names(ngx_conf_t *cf, ngx_array_t **a);
 ngx_int_t ngx_http_sandbox_cors_preflight(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
 ngx_int_t ngx_http_sandbox_cors_headers(ngx_http_request_t *r);
@@ -252,11 +253,15 @@ ngx_table_elt_t *ngx_http_sandbox_find_header(ngx_http_request_t *r,
     const char *name, size_t len);
 ngx_int_t ngx_http_sandbox_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
+char *ngx_http_sandbox_conf_set_strs(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_sandbox_conf_strs(ngx_conf_t *cf, ngx_array_t **a);
 
 /* ngx_http_sandbox_upstream.c */
 ngx_int_t ngx_http_sandbox_upstream_start(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *args, ngx_msec_t extra_timeout);
-char *ngx_http_sandbox_request_id(ngx_http_request_t *r);
+char *ngx_http_sandbox_request_id(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx);
 
 /* ngx_http_sandbox_render.c */
 ngx_int_t ngx_http_sandbox_render_frame(ngx_http_request_t *r,

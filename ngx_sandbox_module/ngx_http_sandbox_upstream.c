@@ -113,9 +113,7 @@ ngx_http_sandbox_frame(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
         goto failed;
     }
 
-    ctx->request_id = ngx_http_sandbox_request_id(r);
-
-    if (ctx->request_id == NULL
+    if (ngx_http_sandbox_request_id(r, ctx) == NULL
         || cJSON_AddStringToObject(hdr, "id", ctx->request_id) == NULL)
     {
         goto failed;
@@ -175,27 +173,38 @@ failed:
 }
 
 
-/* $request_id, so that nginx's and sandboxd's logs can be joined. */
+/*
+ * The request's id, $request_id, taken once: the frame, X-Request-Id and
+ * $sandbox_request_id all show it, so that nginx's and sandboxd's logs
+ * can be joined.  NULL when out of memory.
+ */
 
 char *
-ngx_http_sandbox_request_id(ngx_http_request_t *r)
+ngx_http_sandbox_request_id(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
 {
     ngx_str_t                      id;
     ngx_http_variable_value_t     *v;
     ngx_http_sandbox_main_conf_t  *smcf;
+
+    if (ctx->request_id != NULL) {
+        return ctx->request_id;
+    }
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_sandbox_module);
 
     v = ngx_http_get_indexed_variable(r, smcf->request_id_index);
 
     if (v == NULL || v->not_found || v->len == 0 || v->len > 64) {
-        return "-";
+        ctx->request_id = "-";
+
+    } else {
+        id.data = v->data;
+        id.len = v->len;
+
+        ctx->request_id = ngx_http_sandbox_pstrz(r->pool, &id);
     }
 
-    id.data = v->data;
-    id.len = v->len;
-
-    return ngx_http_sandbox_pstrz(r->pool, &id);
+    return ctx->request_id;
 }
 
 

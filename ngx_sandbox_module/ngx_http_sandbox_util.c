@@ -163,3 +163,60 @@ ngx_http_sandbox_add_header(ngx_http_request_t *r, const char *name,
 
     return NGX_OK;
 }
+
+
+/*
+ * A list of strings (sbx_str_t) at cmd->offset of the location's conf,
+ * set once.
+ */
+
+char *
+ngx_http_sandbox_conf_set_strs(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_array_t  **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    return ngx_http_sandbox_conf_strs(cf, a);
+}
+
+
+/* The directive's arguments, none empty, as an array of sbx_str_t. */
+
+char *
+ngx_http_sandbox_conf_strs(ngx_conf_t *cf, ngx_array_t **a)
+{
+    ngx_str_t   *value;
+    sbx_str_t   *s;
+    ngx_uint_t   i;
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(sbx_str_t));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0) {
+            return "takes no empty strings";
+        }
+
+        s = ngx_array_push(*a);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        s->data = (const char *) value[i].data;
+        s->len = value[i].len;
+    }
+
+    return NGX_CONF_OK;
+}

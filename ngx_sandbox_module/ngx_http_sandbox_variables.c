@@ -166,12 +166,8 @@ ngx_http_sandbox_variable_value(ngx_http_request_t *r,
         break;
 
     default: /* NGX_HTTP_SANDBOX_VAR_REQUEST_ID */
-        if (ctx->request_id == NULL) {
-            ctx->request_id = ngx_http_sandbox_request_id(r);
-
-            if (ctx->request_id == NULL) {
-                return NGX_ERROR;
-            }
+        if (ngx_http_sandbox_request_id(r, ctx) == NULL) {
+            return NGX_ERROR;
         }
 
         value->data = (u_char *) ctx->request_id;

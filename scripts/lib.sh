@@ -28,7 +28,7 @@ SBX_PACKAGES=(
     docker.io apparmor cgroupfs-mount ca-certificates xz-utils
     debian-archive-keyring
     nginx nginx-dev
-    libhiredis-dev libcurl4-openssl-dev libcjson-dev libjwt-dev libssl-dev
+    libhiredis-dev libcurl4-openssl-dev libcjson-dev libssl-dev
     redis-server
     debootstrap
     libtest-simple-perl libjson-pp-perl

@@ -334,3 +334,14 @@ GET /sessions
 --- more_headers eval
 'X-API-Key: ' . ('k' x 1025)
 --- error_code: 401
+
+=== TEST 24: one key for two users fails nginx -t, whether plain or digest
+--- config
+    location / {
+        sandbox on;
+        sandbox_api_key hashed-key-erin erin;
+        sandbox_api_key sha256:27bbfd101d0d9e08dbee3a07998a12843e970dbc76f0c04d6441808117e3f185 mallory;
+    }
+--- must_die
+--- error_log
+duplicate API key (of users "erin" and "mallory")

@@ -111,6 +111,8 @@ our %T = (
     hs256   => bearer({%live}),
     hs384   => bearer({%live}, alg => 'HS384'),
     hs512   => bearer({%live}, alg => 'HS512'),
+    at_jwt  => bearer({%live, sub => 'idp-user'}, alg => 'RS256',
+                      header => { typ => 'at+jwt', kid => 'idp' }),
     rs256   => bearer({%live, sub => 'rsa-user'}, alg => 'RS256'),
     es256   => bearer({%live, sub => 'ec-user'}, alg => 'ES256'),
 
@@ -226,7 +228,23 @@ $::T{es256}
 --- response_headers
 X-User: ec-user
 
-=== TEST 6: HS256 signed with the RSA public key as secret, HS256 not accepted
+=== TEST 6: an RFC 9068 access token (typ at+jwt) from an identity provider
+--- config
+    location / {
+        sandbox on;
+        sandbox_pass unix:$SBX_SOCKET;
+        sandbox_jwt_key_file ${ENV:SBX_JWT_DIR}/rsa.pub kid=idp;
+        add_header X-User $sandbox_user always;
+    }
+--- request
+GET /sessions
+--- more_headers eval
+$::T{at_jwt}
+--- error_code: 200
+--- response_headers
+X-User: idp-user
+
+=== TEST 7: HS256 signed with the RSA public key as secret, HS256 not accepted
 --- config
     location / {
         sandbox on;
@@ -245,7 +263,7 @@ WWW-Authenticate: ^Bearer realm="sandbox", error="invalid_token"
 .error.code == "invalid_token"
 .error.message =~ /algorithm is not accepted/
 
-=== TEST 7: the same where HS256 is accepted too: the secret, not the PEM, verifies it
+=== TEST 8: the same where HS256 is accepted too: the secret, not the PEM, verifies it
 --- request
 GET /sessions
 --- more_headers eval
@@ -254,7 +272,7 @@ $::T{confused}
 --- json
 .error.message =~ /signature is not valid/
 
-=== TEST 8: an RS256 header over an ECDSA signature fails
+=== TEST 9: an RS256 header over an ECDSA signature fails
 --- request
 GET /sessions
 --- more_headers eval
@@ -263,7 +281,7 @@ $::T{rs_by_ec}
 --- json
 .error.code == "invalid_token"
 
-=== TEST 9: alg none
+=== TEST 10: alg none
 --- request
 GET /sessions
 --- more_headers eval
@@ -272,7 +290,7 @@ $::T{none}
 --- json
 .error.message =~ /algorithm is not accepted/
 
-=== TEST 10: alg None
+=== TEST 11: alg None
 --- request
 GET /sessions
 --- more_headers eval
@@ -281,28 +299,28 @@ $::T{none_cap}
 --- json
 .error.message =~ /algorithm is not accepted/
 
-=== TEST 11: alg NONE
+=== TEST 12: alg NONE
 --- request
 GET /sessions
 --- more_headers eval
 $::T{none_upper}
 --- error_code: 401
 
-=== TEST 12: alg nOnE
+=== TEST 13: alg nOnE
 --- request
 GET /sessions
 --- more_headers eval
 $::T{none_mixed}
 --- error_code: 401
 
-=== TEST 13: alg none with a signature
+=== TEST 14: alg none with a signature
 --- request
 GET /sessions
 --- more_headers eval
 $::T{none_sig}
 --- error_code: 401
 
-=== TEST 14: HS256 with an empty signature
+=== TEST 15: HS256 with an empty signature
 --- request
 GET /sessions
 --- more_headers eval
@@ -311,7 +329,7 @@ $::T{empty_sig}
 --- json
 .error.message =~ /not signed/
 
-=== TEST 15: a jku header, though the token is signed right
+=== TEST 16: a jku header, though the token is signed right
 --- request
 GET /sessions
 --- more_headers eval
@@ -320,7 +338,7 @@ $::T{jku}
 --- json
 .error.message =~ /names a key of its own/
 
-=== TEST 16: a jwk header
+=== TEST 17: a jwk header
 --- request
 GET /sessions
 --- more_headers eval
@@ -329,7 +347,7 @@ $::T{jwk}
 --- json
 .error.message =~ /names a key of its own/
 
-=== TEST 17: an x5u header
+=== TEST 18: an x5u header
 --- request
 GET /sessions
 --- more_headers eval
@@ -338,7 +356,7 @@ $::T{x5u}
 --- json
 .error.message =~ /names a key of its own/
 
-=== TEST 18: a crit header
+=== TEST 19: a crit header
 --- request
 GET /sessions
 --- more_headers eval
@@ -347,7 +365,7 @@ $::T{crit}
 --- json
 .error.message =~ /critical/
 
-=== TEST 19: a kid selects its key
+=== TEST 20: a kid selects its key
 --- config
     location / {
         sandbox on;
@@ -361,7 +379,7 @@ GET /sessions
 $::T{kid_known}
 --- error_code: 200
 
-=== TEST 20: an unknown kid
+=== TEST 21: an unknown kid
 --- config
     location / {
         sandbox on;
@@ -377,7 +395,7 @@ $::T{kid_unknown}
 --- json
 .error.message =~ /names no known key/
 
-=== TEST 21: a kid naming the other key: only that key is tried
+=== TEST 22: a kid naming the other key: only that key is tried
 --- config
     location / {
         sandbox on;
@@ -393,7 +411,7 @@ $::T{kid_wrong}
 --- json
 .error.message =~ /signature is not valid/
 
-=== TEST 22: without a kid, every secret is tried (rotation)
+=== TEST 23: without a kid, every secret is tried (rotation)
 --- config
     location / {
         sandbox on;
@@ -407,7 +425,7 @@ GET /sessions
 $::T{rotated}
 --- error_code: 200
 
-=== TEST 23: expired two minutes ago, past the default 60 s leeway
+=== TEST 24: expired two minutes ago, past the default 60 s leeway
 --- request
 GET /sessions
 --- more_headers eval
@@ -416,14 +434,14 @@ $::T{expired}
 --- json
 .error.code == "token_expired"
 
-=== TEST 24: expired five seconds ago, within the leeway
+=== TEST 25: expired five seconds ago, within the leeway
 --- request
 GET /sessions
 --- more_headers eval
 $::T{in_leeway}
 --- error_code: 200
 
-=== TEST 25: no leeway: the same token is expired
+=== TEST 26: no leeway: the same token is expired
 --- config
     location / {
         sandbox on;
@@ -439,7 +457,7 @@ $::T{in_leeway}
 --- json
 .error.code == "token_expired"
 
-=== TEST 26: no exp
+=== TEST 27: no exp
 --- request
 GET /sessions
 --- more_headers eval
@@ -448,7 +466,7 @@ $::T{noexp}
 --- json
 .error.message =~ /no "exp" claim/
 
-=== TEST 27: no exp, where the operator does not require it
+=== TEST 28: no exp, where the operator does not require it
 --- config
     location / {
         sandbox on;
@@ -462,7 +480,7 @@ GET /sessions
 $::T{noexp}
 --- error_code: 200
 
-=== TEST 28: an exp that is a string
+=== TEST 29: an exp that is a string
 --- request
 GET /sessions
 --- more_headers eval
@@ -471,7 +489,7 @@ $::T{str_exp}
 --- json
 .error.message =~ /not a number/
 
-=== TEST 29: nbf ten minutes ahead
+=== TEST 30: nbf ten minutes ahead
 --- request
 GET /sessions
 --- more_headers eval
@@ -480,14 +498,14 @@ $::T{nbf_future}
 --- json
 .error.code == "token_not_yet_valid"
 
-=== TEST 30: nbf five seconds ahead, within the leeway
+=== TEST 31: nbf five seconds ahead, within the leeway
 --- request
 GET /sessions
 --- more_headers eval
 $::T{nbf_leeway}
 --- error_code: 200
 
-=== TEST 31: iat ten minutes ahead
+=== TEST 32: iat ten minutes ahead
 --- request
 GET /sessions
 --- more_headers eval
@@ -496,7 +514,7 @@ $::T{iat_future}
 --- json
 .error.code == "token_not_yet_valid"
 
-=== TEST 32: the issuer is checked
+=== TEST 33: the issuer is checked
 --- config
     location / {
         sandbox on;
@@ -510,7 +528,7 @@ GET /sessions
 $::T{iss_good}
 --- error_code: 200
 
-=== TEST 33: another issuer is refused
+=== TEST 34: another issuer is refused
 --- config
     location / {
         sandbox on;
@@ -526,7 +544,7 @@ $::T{iss_bad}
 --- json
 .error.message =~ /issuer/
 
-=== TEST 34: no issuer where one is required
+=== TEST 35: no issuer where one is required
 --- config
     location / {
         sandbox on;
@@ -540,7 +558,7 @@ GET /sessions
 $::T{hs256}
 --- error_code: 401
 
-=== TEST 35: an audience array holding ours
+=== TEST 36: an audience array holding ours
 --- config
     location / {
         sandbox on;
@@ -554,7 +572,7 @@ GET /sessions
 $::T{aud_array}
 --- error_code: 200
 
-=== TEST 36: another audience is refused
+=== TEST 37: another audience is refused
 --- config
     location / {
         sandbox on;
@@ -570,7 +588,7 @@ $::T{aud_bad}
 --- json
 .error.message =~ /audience/
 
-=== TEST 37: the user from another claim
+=== TEST 38: the user from another claim
 --- config
     location / {
         sandbox on;
@@ -587,7 +605,7 @@ $::T{email}
 --- response_headers
 X-User: carol@example.com
 
-=== TEST 38: that claim missing
+=== TEST 39: that claim missing
 --- config
     location / {
         sandbox on;
@@ -603,14 +621,14 @@ $::T{hs256}
 --- json
 .error.message =~ /names no valid user/
 
-=== TEST 39: a numeric sub names no user
+=== TEST 40: a numeric sub names no user
 --- request
 GET /sessions
 --- more_headers eval
 $::T{sub_number}
 --- error_code: 401
 
-=== TEST 40: the required scope granted
+=== TEST 41: the required scope granted
 --- config
     location / {
         sandbox on;
@@ -624,7 +642,7 @@ GET /sessions
 $::T{scoped}
 --- error_code: 200
 
-=== TEST 41: a valid token without the scope: 403, not 401
+=== TEST 42: a valid token without the scope: 403, not 401
 --- config
     location / {
         sandbox on;
@@ -643,7 +661,7 @@ WWW-Authenticate: ^Bearer realm="sandbox", error="insufficient_scope", scope="sa
 --- json
 .error.code == "insufficient_scope"
 
-=== TEST 42: a 6 KB token is refused before any parsing
+=== TEST 43: a 6 KB token is refused before any parsing
 --- request
 GET /sessions
 --- more_headers eval
@@ -652,21 +670,21 @@ $::T{huge}
 --- json
 .error.message =~ /too large/
 
-=== TEST 43: an Authorization header past nginx's buffers: refused, no crash
+=== TEST 44: an Authorization header past nginx's buffers: refused, no crash
 --- request
 GET /sessions
 --- more_headers eval
 'Authorization: Bearer ' . ('a' x 20000)
 --- error_code: 400
 
-=== TEST 44: and the server still answers
+=== TEST 45: and the server still answers
 --- request
 GET /sessions
 --- more_headers eval
 $::T{hs256}
 --- error_code: 200
 
-=== TEST 45: RS256 accepted without an RSA key fails nginx -t
+=== TEST 46: RS256 accepted without an RSA key fails nginx -t
 --- config
     location / {
         sandbox on;
@@ -677,7 +695,7 @@ $::T{hs256}
 --- error_log
 JWT algorithm RS256 has no key of its kind
 
-=== TEST 46: a key no accepted algorithm uses fails nginx -t
+=== TEST 47: a key no accepted algorithm uses fails nginx -t
 --- config
     location / {
         sandbox on;
@@ -689,7 +707,7 @@ JWT algorithm RS256 has no key of its kind
 --- error_log
 no algorithm in "sandbox_jwt_algorithms" uses
 
-=== TEST 47: a 1024-bit RSA key fails nginx -t
+=== TEST 48: a 1024-bit RSA key fails nginx -t
 --- config
     location / {
         sandbox on;
@@ -699,7 +717,7 @@ no algorithm in "sandbox_jwt_algorithms" uses
 --- error_log
 fewer than 2048 bits
 
-=== TEST 48: a P-384 key fails nginx -t (ES256 is P-256)
+=== TEST 49: a P-384 key fails nginx -t (ES256 is P-256)
 --- config
     location / {
         sandbox on;
@@ -709,7 +727,7 @@ fewer than 2048 bits
 --- error_log
 neither RSA nor EC P-256
 
-=== TEST 49: a private key file is not a public key
+=== TEST 50: a private key file is not a public key
 --- config
     location / {
         sandbox on;
@@ -719,7 +737,7 @@ neither RSA nor EC P-256
 --- error_log
 holds no PEM "PUBLIC KEY"
 
-=== TEST 50: a short secret fails nginx -t
+=== TEST 51: a short secret fails nginx -t
 --- config
     location / {
         sandbox on;
@@ -729,7 +747,7 @@ holds no PEM "PUBLIC KEY"
 --- error_log
 must be 32 to 4096 bytes
 
-=== TEST 51: a duplicate kid fails nginx -t
+=== TEST 52: a duplicate kid fails nginx -t
 --- config
     location / {
         sandbox on;

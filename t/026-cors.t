@@ -104,7 +104,7 @@ Origin: https://app.example
 --- response_headers
 Access-Control-Allow-Origin: https://app.example
 
-=== TEST 7: a real request from another origin gets no CORS headers
+=== TEST 7: a real request from another origin gets no CORS headers, but Vary for caches
 --- request
 GET /sessions
 --- more_headers
@@ -114,6 +114,7 @@ X-API-Key: test-key-alice
 --- response_headers
 !Access-Control-Allow-Origin
 !Access-Control-Expose-Headers
+Vary: Origin
 
 === TEST 8: CORS off (the default): no headers, OPTIONS is 405
 --- config

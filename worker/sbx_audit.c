@@ -310,7 +310,7 @@ void
 sbx_audit_write(const sbx_audit_rec_t *rec)
 {
     char     *line;
-    size_t    len;
+    size_t    len, done;
     ssize_t   n;
 
     if (sbx_audit_fd == -1) {
@@ -328,13 +328,30 @@ sbx_audit_write(const sbx_audit_rec_t *rec)
         return;
     }
 
-    n = write(sbx_audit_fd, line, len);
+    /*
+     * One write(2) on an O_APPEND file is one line; a pipe or a full disk
+     * may take less, and the rest follows before any other audit line.
+     */
 
-    if (n != (ssize_t) len) {
-        sbx_log_error("audit: write(): %s (op %s, request %s)",
-                      n < 0 ? strerror(errno) : "short write", rec->op,
-                      rec->request_id);
+    pthread_mutex_lock(&sbx_audit_mutex);
+
+    for (done = 0; done < len; done += (size_t) n) {
+        n = write(sbx_audit_fd, line + done, len - done);
+
+        if (n < 0 && errno == EINTR) {
+            n = 0;
+            continue;
+        }
+
+        if (n <= 0) {
+            sbx_log_error("audit: write(): %s (op %s, request %s)",
+                          n < 0 ? strerror(errno) : "nothing written",
+                          rec->op, rec->request_id);
+            break;
+        }
     }
+
+    pthread_mutex_unlock(&sbx_audit_mutex);
 
     free(line);
 }

@@ -605,8 +605,8 @@ sbx_ops_stdin_arg(cJSON *args, sbx_exec_req_t *req, sbx_error_t *err)
 /* Gets (or makes) the session and runs the command in it. */
 static int
 sbx_ops_exec_in_session(sbx_ctx_t *ctx, sbx_op_req_t *req, const char *sid,
-    int persist, sbx_exec_req_t *ereq, sbx_response_t *resp,
-    sbx_error_t *err)
+    int persist, const char *slot, sbx_exec_req_t *ereq,
+    sbx_response_t *resp, sbx_error_t *err)
 {
     int                 created, rc;
     sbx_exec_result_t   res;
@@ -616,6 +616,12 @@ sbx_ops_exec_in_session(sbx_ctx_t *ctx, sbx_op_req_t *req, const char *sid,
                              err);
     if (rc != SBX_OK) {
         return rc;
+    }
+
+    /* making the container may have used up much of the slot's grace */
+
+    if (created) {
+        sbx_quota_exec_renew(ctx, req->user, slot, ereq->timeout_ms);
     }
 
     ereq->session = &rec;
@@ -683,8 +689,8 @@ sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     rc = sbx_quota_exec_begin(ctx, req->user, ereq.timeout_ms, slot, err);
 
     if (rc == SBX_OK) {
-        rc = sbx_ops_exec_in_session(ctx, req, sid, persist, &ereq, resp,
-                                     err);
+        rc = sbx_ops_exec_in_session(ctx, req, sid, persist, slot, &ereq,
+                                     resp, err);
         sbx_quota_exec_end(ctx, req->user, slot);
     }
 

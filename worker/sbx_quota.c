@@ -37,6 +37,16 @@ static const char  sbx_quota_take_lua[] =
     "redis.call('PEXPIRE', KEYS[1], hold) end "
     "return n + 1";
 
+/* KEYS[1] a quota set; ARGV: member, hold (ms): a member's new deadline */
+static const char  sbx_quota_renew_lua[] =
+    "local t = redis.call('TIME') "
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    "local hold = tonumber(ARGV[2]) "
+    "redis.call('ZADD', KEYS[1], 'XX', now + hold, ARGV[1]) "
+    "if redis.call('PTTL', KEYS[1]) < hold then "
+    "redis.call('PEXPIRE', KEYS[1], hold) end "
+    "return 1";
+
 /* KEYS: the live set and the exec set; prunes both, returns the counts */
 static const char  sbx_quota_usage_lua[] =
     "local t = redis.call('TIME') "
@@ -93,15 +103,17 @@ sbx_quota_take(sbx_ctx_t *ctx, const char *user, const char *what,
 }
 
 
-/* ZREM of member from the user's set "what", best effort. */
+/*
+ * Runs a script over member of the user's set "what" (ZREM, or a new
+ * deadline), best effort: a member left behind lapses at its deadline.
+ */
 static void
-sbx_quota_drop(sbx_ctx_t *ctx, const char *user, const char *what,
-    const char *member)
+sbx_quota_member(sbx_ctx_t *ctx, const char *user, const char *what,
+    const char *lua, const char *member, const char *hold)
 {
-    static const char  lua[] = "return redis.call('ZREM', KEYS[1], ARGV[1])";
-    const char        *argv[2];
-    redisReply        *r;
-    sbx_error_t        err;
+    const char   *argv[3];
+    redisReply   *r;
+    sbx_error_t   err;
 
     argv[0] = sbx_store_user_key(&ctx->store, user, what);
     if (argv[0] == NULL) {
@@ -109,13 +121,13 @@ sbx_quota_drop(sbx_ctx_t *ctx, const char *user, const char *what,
     }
 
     argv[1] = member;
+    argv[2] = hold;
 
-    r = sbx_store_script(&ctx->store, lua, 1, argv, 2, &err);
+    r = sbx_store_script(&ctx->store, lua, 1, argv, hold ? 3 : 2, &err);
     free((char *) argv[0]);
 
     if (r == NULL) {
-        /* the slot lapses at its deadline */
-        sbx_log_warn("quota: cannot free \"%s\" of %s: %s", member, what,
+        sbx_log_warn("quota: cannot update \"%s\" of %s: %s", member, what,
                      err.msg);
         return;
     }
@@ -124,12 +136,24 @@ sbx_quota_drop(sbx_ctx_t *ctx, const char *user, const char *what,
 }
 
 
+static void
+sbx_quota_drop(sbx_ctx_t *ctx, const char *user, const char *what,
+    const char *member)
+{
+    static const char  lua[] = "return redis.call('ZREM', KEYS[1], ARGV[1])";
+
+    sbx_quota_member(ctx, user, what, lua, member, NULL);
+}
+
+
 int
 sbx_quota_session_reserve(sbx_ctx_t *ctx, const char *user,
-    const char *session_id, sbx_error_t *err)
+    const char *session_id, int *reserved, sbx_error_t *err)
 {
     uint64_t   max = ctx->conf->max_sessions_per_user;
     long long  n;
+
+    *reserved = 0;
 
     if (max == 0) {
         return SBX_OK;
@@ -148,6 +172,10 @@ sbx_quota_session_reserve(sbx_ctx_t *ctx, const char *user,
                       -n, (unsigned long long) max);
         return SBX_ERR;
     }
+
+    /* 0: counted already (another sandboxd is creating it): not ours */
+
+    *reserved = (n > 0);
 
     return SBX_OK;
 }
@@ -191,7 +219,13 @@ sbx_quota_exec_begin(sbx_ctx_t *ctx, const char *user, long timeout_ms,
         return SBX_ERR;
     }
 
-    if (n <= 0) {
+    if (n == 0) {
+        slot[0] = '\0';
+        sbx_error_set(err, SBX_E_INTERNAL, "an execution slot id was taken");
+        return SBX_ERR;
+    }
+
+    if (n < 0) {
         slot[0] = '\0';
         sbx_error_set(err, SBX_E_EXEC_QUOTA, "execution quota exceeded: "
                       "%lld commands running, at most %llu at a time",
@@ -200,6 +234,20 @@ sbx_quota_exec_begin(sbx_ctx_t *ctx, const char *user, long timeout_ms,
     }
 
     return SBX_OK;
+}
+
+
+void
+sbx_quota_exec_renew(sbx_ctx_t *ctx, const char *user, const char *slot,
+    long timeout_ms)
+{
+    char  hold[32];
+
+    if (slot[0] != '\0') {
+        snprintf(hold, sizeof(hold), "%lld",
+                 (long long) timeout_ms + SBX_QUOTA_EXEC_GRACE_MS);
+        sbx_quota_member(ctx, user, "execs", sbx_quota_renew_lua, slot, hold);
+    }
 }
 
 

@@ -35,10 +35,12 @@
 /*
  * Holds a place for a new session in the user's live set, or fails with
  * session_quota_exceeded when max_sessions_per_user are live.  A session
- * already counted passes.  Nothing is reserved when the quota is 0.
+ * already counted passes, and *reserved says whether this call took the
+ * place (only then is it released on failure).  Nothing is reserved when
+ * the quota is 0.
  */
 int sbx_quota_session_reserve(sbx_ctx_t *ctx, const char *user,
-    const char *session_id, sbx_error_t *err);
+    const char *session_id, int *reserved, sbx_error_t *err);
 
 /* Gives back the place of a session that was not created; best effort. */
 void sbx_quota_session_release(sbx_ctx_t *ctx, const char *user,
@@ -52,6 +54,13 @@ void sbx_quota_session_release(sbx_ctx_t *ctx, const char *user,
  */
 int sbx_quota_exec_begin(sbx_ctx_t *ctx, const char *user, long timeout_ms,
     char *slot, sbx_error_t *err);
+
+/*
+ * Moves a slot's deadline to timeout_ms plus the grace from now: called
+ * once the session is there, which may have taken a while; best effort.
+ */
+void sbx_quota_exec_renew(sbx_ctx_t *ctx, const char *user, const char *slot,
+    long timeout_ms);
 
 /* Frees a slot (an empty one is none); best effort. */
 void sbx_quota_exec_end(sbx_ctx_t *ctx, const char *user, const char *slot);

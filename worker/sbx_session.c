@@ -186,7 +186,7 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
     const char *session_id, int persist, sbx_session_rec_t *rec,
     sbx_error_t *err)
 {
-    int  rc;
+    int  rc, reserved;
 
     memset(rec, 0, sizeof(*rec));
     snprintf(rec->session_id, sizeof(rec->session_id), "%s", session_id);
@@ -199,7 +199,9 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
         return SBX_ERR;
     }
 
-    if (sbx_quota_session_reserve(ctx, user, session_id, err) != SBX_OK) {
+    if (sbx_quota_session_reserve(ctx, user, session_id, &reserved, err)
+        != SBX_OK)
+    {
         return SBX_ERR;
     }
 
@@ -211,7 +213,7 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
         sbx_capacity_release(ctx, rec->container_name);
     }
 
-    if (rc != SBX_OK) {
+    if (rc != SBX_OK && reserved) {
         sbx_quota_session_release(ctx, user, session_id);
     }
 
