@@ -57,19 +57,21 @@ my $missing_id = $r->{headers}{'x-request-id'};
 
 $r = api('GET', '/sessions', undef, key => 'wrong');
 is($r->{status}, 401, 'a bad key');
-my $bad_id = $r->{headers}{'x-request-id'};
+ok(!exists $r->{headers}{'x-request-id'},
+   'no X-Request-Id when nginx refused the request by itself');
 
 api('DELETE', "/sessions/$_") for $sid, $made_up;
 
 # nginx writes the access log line after the response is sent
 select(undef, undef, undef, 0.2);
 
-my %line;
+my (%line, $bad);
 open my $fh, '<', $log or die "$log: $!";
 while (<$fh>) {
     chomp;
     my %f = map { split /=/, $_, 2 } split / /;
     $line{ $f{id} } = \%f;
+    $bad = \%f if $f{error} eq 'invalid_api_key';
 }
 close $fh;
 
@@ -83,7 +85,8 @@ is($line{$create_id}{session}, $made_up, 'the made-up session logged');
 is($line{$create_id}{op}, 'session.create', 'its op');
 is_deeply([ @{ $line{$missing_id} }{qw(error status exit)} ],
           [ 'not_found', '404', '-' ], '$sandbox_error of a missing session');
-is_deeply([ @{ $line{$bad_id} }{qw(user error status)} ],
+is_deeply([ @{$bad}{qw(user error status)} ],
           [ '-', 'invalid_api_key', '401' ], 'a refused key: no user');
+like($bad->{id}, qr/^[0-9a-f]{32}$/, 'but a request id in the log');
 
 done_testing();
