@@ -18,16 +18,19 @@ static ngx_uint_t ngx_http_sandbox_quota_count(cJSON *v, ngx_uint_t null);
 /*
  * {"user", "sessions": {"live", "max"}, "executions": {"running", "max"},
  *  "session_ttl_seconds", "exec_timeout_max_ms"}; a max of null is no
- * limit.
+ * limit.  The longest timeout is the lower of sandboxd's and the
+ * location's sandbox_exec_timeout_max.
  */
 
 ngx_int_t
 ngx_http_sandbox_render_quota(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
 {
-    char       *user;
-    cJSON      *json, *ttl, *timeout;
-    ngx_int_t   rc;
+    char                         *user;
+    cJSON                        *json, *ttl, *timeout;
+    double                        timeout_max;
+    ngx_int_t                     rc;
+    ngx_http_sandbox_loc_conf_t  *slcf;
 
     ttl = cJSON_GetObjectItemCaseSensitive(result, "session_ttl_seconds");
     timeout = cJSON_GetObjectItemCaseSensitive(result, "exec_timeout_max_ms");
@@ -39,6 +42,11 @@ ngx_http_sandbox_render_quota(ngx_http_request_t *r,
                       "sandboxd sent a malformed quota result");
         return NGX_HTTP_UPSTREAM_INVALID_HEADER;
     }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
+
+    timeout_max = ngx_min(timeout->valuedouble,
+                          (double) slcf->policy.timeout_max_ms);
 
     user = ngx_http_sandbox_pstrz(r->pool, &ctx->user);
     json = cJSON_CreateObject();
@@ -61,7 +69,7 @@ ngx_http_sandbox_render_quota(ngx_http_request_t *r,
         && (cJSON_AddNumberToObject(json, "session_ttl_seconds",
                                     ttl->valuedouble) == NULL
             || cJSON_AddNumberToObject(json, "exec_timeout_max_ms",
-                                       timeout->valuedouble) == NULL))
+                                       timeout_max) == NULL))
     {
         rc = NGX_ERROR;
     }

@@ -38,6 +38,7 @@ $keys
     location /b/ {
         sandbox on;
         sandbox_pass unix:$sdb->{socket};
+        sandbox_exec_timeout_max 120s;
 $keys
     }
 
@@ -95,6 +96,8 @@ is_deeply($q->{json}{executions}, { running => 0, max => 1 },
           '  nothing running, at most 1');
 is($q->{json}{session_ttl_seconds}, 600, '  the session TTL');
 is($q->{json}{exec_timeout_max_ms}, 300000, '  the longest timeout');
+is(quota('b')->{json}{exec_timeout_max_ms}, 120000,
+   '  or the location\'s, when lower');
 is(quota('a', key => undef)->{status}, 401, '  needs credentials');
 
 # ------------------------------------------------------- session quota

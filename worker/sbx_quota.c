@@ -25,32 +25,25 @@
  * when full.
  */
 static const char  sbx_quota_take_lua[] =
-    "local t = redis.call('TIME') "
-    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    SBX_LUA_NOW_MS
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) "
     "if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end "
     "local n = redis.call('ZCARD', KEYS[1]) "
     "if n >= tonumber(ARGV[2]) then return -n end "
     "local hold = tonumber(ARGV[3]) "
-    "redis.call('ZADD', KEYS[1], now + hold, ARGV[1]) "
-    "if redis.call('PTTL', KEYS[1]) < hold then "
-    "redis.call('PEXPIRE', KEYS[1], hold) end "
+    SBX_LUA_HOLD("KEYS[1]", "", "ARGV[1]", "hold")
     "return n + 1";
 
 /* KEYS[1] a quota set; ARGV: member, hold (ms): a member's new deadline */
 static const char  sbx_quota_renew_lua[] =
-    "local t = redis.call('TIME') "
-    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    SBX_LUA_NOW_MS
     "local hold = tonumber(ARGV[2]) "
-    "redis.call('ZADD', KEYS[1], 'XX', now + hold, ARGV[1]) "
-    "if redis.call('PTTL', KEYS[1]) < hold then "
-    "redis.call('PEXPIRE', KEYS[1], hold) end "
+    SBX_LUA_HOLD("KEYS[1]", "'XX', ", "ARGV[1]", "hold")
     "return 1";
 
 /* KEYS: the live set and the exec set; prunes both, returns the counts */
 static const char  sbx_quota_usage_lua[] =
-    "local t = redis.call('TIME') "
-    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+    SBX_LUA_NOW_MS
     "local r = {} "
     "for i, k in ipairs(KEYS) do "
     "redis.call('ZREMRANGEBYSCORE', k, '-inf', now) "

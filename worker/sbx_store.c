@@ -27,12 +27,9 @@
  * same sessions (sbx_quota.c).
  */
 #define SBX_STORE_LIVE_LUA(sid, ttl)                                         \
-    "local t = redis.call('TIME') "                                          \
+    SBX_LUA_NOW_MS                                                           \
     "local ms = tonumber(" ttl ") * 1000 "                                   \
-    "redis.call('ZADD', KEYS[3], t[1] * 1000 + math.floor(t[2] / 1000) "     \
-    "+ ms, " sid ") "                                                        \
-    "if redis.call('PTTL', KEYS[3]) < ms then "                              \
-    "redis.call('PEXPIRE', KEYS[3], ms) end "
+    SBX_LUA_HOLD("KEYS[3]", "", sid, "ms")
 
 static const char  sbx_store_touch_lua[] =
     "if redis.call('EXPIRE', KEYS[1], ARGV[2]) == 1 then "

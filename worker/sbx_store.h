@@ -42,6 +42,22 @@ typedef struct {
 #define SBX_STORE_SCRIPT_ARGS  16
 
 
+/* Lua: "now", in Redis's clock (ms), shared by every sandboxd. */
+#define SBX_LUA_NOW_MS                                                        \
+    "local t = redis.call('TIME') "                                          \
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000) "
+
+/*
+ * Lua, after SBX_LUA_NOW_MS: scores member now + hold (ms) in the sorted
+ * set key (with ZADD's flags, "" or "'XX', "), and keeps the set at least
+ * that long.  hold is a Lua expression.
+ */
+#define SBX_LUA_HOLD(key, flags, member, hold)                                \
+    "redis.call('ZADD', " key ", " flags "now + " hold ", " member ") "       \
+    "if redis.call('PTTL', " key ") < " hold " then "                        \
+    "redis.call('PEXPIRE', " key ", " hold ") end "
+
+
 typedef struct {
     const sbx_config_t  *conf;
     redisContext        *redis;
