@@ -249,6 +249,10 @@ sbx_store_user_key(const sbx_store_t *st, const char *user, const char *what)
 {
     char  *key;
 
+    if (user == NULL || what == NULL) {
+        return NULL;
+    }
+
     if (asprintf(&key, "%suser:%zu:%s:%s", st->conf->redis_prefix,
                  strlen(user), user, what)
         < 0)
