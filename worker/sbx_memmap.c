@@ -574,6 +574,7 @@ sbx_memmap_take(sbx_memmap_t *m, const char *user, sbx_memmap_set_e set,
     pthread_mutex_lock(&m->mutex);
 
     u = sbx_memmap_lookup(m, user, now, 1);
+    cnt = u != NULL ? u->nset[set] : 0;
     rc = SBX_OK;
 
     if (u == NULL) {
@@ -582,7 +583,7 @@ sbx_memmap_take(sbx_memmap_t *m, const char *user, sbx_memmap_set_e set,
     } else if (sbx_memmap_find_member(u, set, member) != NULL) {
         *n = 0;
 
-    } else if ((cnt = u->nset[set]) >= max) {
+    } else if (cnt >= max) {
         *n = -(long long) cnt;
 
     } else if (sbx_memmap_score(u, set, member, now + hold_ms, 1)
