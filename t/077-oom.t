@@ -43,8 +43,6 @@ $sd->start(SANDBOXD_CONTAINER_MEMORY => '64m');
 my $sid = "t077-$$";
 my $hog = 'python3 -c "b = bytearray(2**31)"';
 
-# "exec": the shell is the process that dies, and its signal is told
-
 sub is_true  { JSON::PP::is_bool($_[0]) && $_[0] }
 sub is_false { JSON::PP::is_bool($_[0]) && !$_[0] }
 
@@ -60,6 +58,7 @@ is($r->{status}, 200, 'a session with a 64m limit');
 ok(is_false($r->{json}{oom_killed}), '  a plain command: oom_killed false')
     or diag(explain $r->{json});
 
+# "exec": the shell is the process that dies, and its signal is told
 $r = execute('/oom', "exec $hog", $sid);
 is($r->{status}, 200, 'a command past the memory limit: 200');
 ok(is_true($r->{json}{oom_killed}), '  oom_killed true')
