@@ -413,3 +413,29 @@ sbx_session_lost(sbx_ctx_t *ctx, const char *user,
     sbx_error_set(err, SBX_E_SESSION_LOST,
                   "the session's sandbox is gone; create the session again");
 }
+
+
+int
+sbx_session_check(sbx_ctx_t *ctx, const char *user,
+    const sbx_session_rec_t *rec, sbx_error_t *err)
+{
+    long  pid;
+    int   agent;
+
+    if (sbx_docker_inspect_init(&ctx->docker, rec->container_id, &pid,
+                                &agent, err)
+        == SBX_OK)
+    {
+        if (pid != 0) {
+            return SBX_OK;
+        }
+
+        sbx_error_set(err, SBX_E_SESSION_LOST, "container is not running");
+    }
+
+    if (strcmp(err->code, SBX_E_SESSION_LOST) == 0) {
+        sbx_session_lost(ctx, user, rec, err);
+    }
+
+    return SBX_ERR;
+}

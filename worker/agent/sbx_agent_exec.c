@@ -48,6 +48,7 @@ typedef struct {
     int64_t                 start_us;
     int64_t                 deadline_us;
     int                     timed_out;
+    int64_t                 oom_before;  /* the OOM-kill counter, or -1 */
 } sbx_agent_run_t;
 
 
@@ -116,6 +117,8 @@ sbx_agent_run(sbx_agent_run_t *run, const sbx_agent_req_t *req,
                             strerror(errno));
         return SBX_AGENT_ERR;
     }
+
+    run->oom_before = sbx_agent_oom_kills();
 
     if (sbx_agent_spawn(req, &proc, err) != SBX_AGENT_OK) {
         return SBX_AGENT_ERR;
@@ -369,7 +372,7 @@ sbx_agent_stream_drain(sbx_agent_stream_t *s)
 static void
 sbx_agent_respond(int fd, const sbx_agent_run_t *run)
 {
-    int                   status;
+    int                   status, oom;
     int64_t               end_us;
     struct iovec          body[2];
     sbx_kv_buf_t          h;
@@ -404,6 +407,12 @@ sbx_agent_respond(int fd, const sbx_agent_run_t *run)
                       + (uint64_t) (ru->ru_utime.tv_usec
                                     + ru->ru_stime.tv_usec));
     sbx_kv_add_number(&h, "max_rss_kb", (uint64_t) ru->ru_maxrss);
+
+    /* left out when no cgroup file tells */
+    oom = sbx_agent_oom_killed(run->oom_before);
+    if (oom >= 0) {
+        sbx_kv_add_number(&h, "oom_killed", (uint64_t) oom);
+    }
 
     if (h.failed) {
         return;
