@@ -428,6 +428,7 @@ sbx_session_lost(sbx_ctx_t *ctx, const char *user,
 {
     sbx_session_rec_t  cur;
     sbx_error_t        e;
+    char               reason[SBX_LOST_REASON_MAX + 1];
     int                found, same, removed;
 
     sbx_log_warn("session \"%s\": container %s is gone, dropping the "
@@ -450,6 +451,12 @@ sbx_session_lost(sbx_ctx_t *ctx, const char *user,
         /* a session made again meanwhile has its own channel by that name */
         if (removed && (same || !found)) {
             sbx_agent_forget(rec->container_name);
+        }
+
+        /* the cleanup loop got there first: this answer tells the client */
+        if (!found) {
+            (void) sbx_store_take_lost(&ctx->store, user, rec->session_id,
+                                       reason, &e);
         }
     }
 
