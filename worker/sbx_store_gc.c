@@ -51,6 +51,10 @@ sbx_store_gc_key(const sbx_store_t *st, const char *what, const char *user,
 {
     char  *key;
 
+    if (user == NULL || session_id == NULL) {
+        return NULL;
+    }
+
     if (asprintf(&key, "%s%s:%zu:%s:%s", st->conf->redis_prefix, what,
                  strlen(user), user, session_id)
         < 0)
