@@ -153,7 +153,8 @@ sbx_cleanup_once(const sbx_config_t *conf)
     sbx_store_cleanup(&ctx.store);
 
     if (n >= 0) {
-        sbx_log_info("cleanup: %d container(s) removed", n);
+        sbx_log_info("cleanup: %d container(s), record(s) and volume(s) "
+                     "removed", n);
     }
 
     return n >= 0 ? 0 : 1;

@@ -52,6 +52,8 @@ typedef struct {
     uint64_t  shutdown_grace;
     uint64_t  cleanup_interval;
     uint64_t  cleanup_grace;
+    uint64_t  cleanup_max_container_age;     /* 0: no age limit */
+    uint64_t  cleanup_volume_max_idle;       /* 0: volumes are kept */
     uint64_t  max_sessions_per_user;         /* 0: unlimited */
     uint64_t  max_concurrent_execs_per_user; /* 0: unlimited */
     uint64_t  max_containers;                /* 0: unlimited */
