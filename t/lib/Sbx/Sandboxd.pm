@@ -69,7 +69,7 @@ sub start {
         open STDOUT, '>>', $self->{log} or die $!;
         open STDERR, '>&', \*STDOUT or die $!;
         exec { $cmd[0] } @cmd;
-        exit 127;
+        POSIX::_exit(127);    # not exit: the END blocks are the parent's
     }
 
     # ready once the socket has its mode (set after bind(): nginx's
