@@ -143,8 +143,10 @@ sbx_confgen_reload(void)
 
     sbx_confgen_swap(next);
 
-    sbx_log_info("SIGHUP: configuration %u in force, changed: %s",
-                 next->number, d.applied[0] ? d.applied : "nothing");
+    /* whatever the new log_level: a reload is always worth a line */
+    sbx_log_write(SBX_LOG_INFO, "SIGHUP: configuration %u in force, "
+                  "changed: %s", next->number,
+                  d.applied[0] ? d.applied : "nothing");
 
     return SBX_OK;
 }
