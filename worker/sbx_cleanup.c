@@ -239,15 +239,9 @@ sbx_cleanup_thread(void *data)
         conf = sbx_confgen_acquire();
 
         if (conf->cleanup_interval != 0) {
-            ctx.conf = conf;
-            ctx.docker.conf = conf;
-            ctx.store.conf = conf;
-
+            sbx_ctx_use(&ctx, conf);
             (void) sbx_cleanup_pass(&ctx);
-
-            ctx.conf = boot;
-            ctx.docker.conf = boot;
-            ctx.store.conf = boot;
+            sbx_ctx_use(&ctx, boot);
         }
 
         sbx_confgen_release(conf);

@@ -614,16 +614,11 @@ sbx_conn_serve(sbx_conn_t *c, sbx_ctx_t *ctx, uint8_t *prefix)
     }
 
     conf = sbx_confgen_acquire();
-    ctx->conf = conf;
-    ctx->docker.conf = conf;
-    ctx->store.conf = conf;
+    sbx_ctx_use(ctx, conf);
 
     rc = sbx_conn_frame(ctx, c, prefix);
 
-    /* the clients keep only keys a reload never changes */
-    ctx->conf = sbx_conf;
-    ctx->docker.conf = sbx_conf;
-    ctx->store.conf = sbx_conf;
+    sbx_ctx_use(ctx, sbx_conf);
     sbx_confgen_release(conf);
 
     return rc;
