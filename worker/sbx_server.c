@@ -439,12 +439,13 @@ sbx_conn_error(int fd, const char *id, const char *code, const char *message)
 static int
 sbx_conn_frame(sbx_ctx_t *ctx, sbx_conn_t *c, const uint8_t *prefix_bytes)
 {
-    int                 fd = c->fd;
     sbx_frame_prefix_t  p;
     sbx_frame_rc_e      frc;
     sbx_response_t      resp;
     char               *header, *body;
-    int                 rc;
+    int                 fd, rc;
+
+    fd = c->fd;
 
     frc = sbx_frame_decode_prefix(prefix_bytes, SBX_FRAME_REQUEST,
                                   SBX_FRAME_HEADER_MAX,
