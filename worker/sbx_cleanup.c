@@ -13,6 +13,7 @@
 #include "sbx_agent.h"
 #include "sbx_cleanup.h"
 #include "sbx_cleanup_steps.h"
+#include "sbx_confgen.h"
 #include "sbx_log.h"
 #include "sbx_session.h"
 #include "sbx_store_gc.h"
@@ -295,21 +296,31 @@ sbx_cleanup_pass(sbx_ctx_t *ctx)
 }
 
 
+/*
+ * Each pass, and the wait before it, with the configuration in force then:
+ * SIGHUP may change cleanup_interval and cleanup_grace.  An interval of 0
+ * pauses the loop (checked again every second).
+ */
 static void *
 sbx_cleanup_thread(void *data)
 {
-    const sbx_config_t  *conf = data;
+    const sbx_config_t  *boot = data, *conf;
     sbx_ctx_t            ctx;
     struct timespec      until;
+    uint64_t             interval;
     int                  stop;
 
-    ctx.conf = conf;
-    sbx_docker_init(&ctx.docker, conf);
-    sbx_store_init(&ctx.store, conf);
+    ctx.conf = boot;
+    sbx_docker_init(&ctx.docker, boot);
+    sbx_store_init(&ctx.store, boot);
 
     for ( ;; ) {
+        conf = sbx_confgen_acquire();
+        interval = conf->cleanup_interval;
+        sbx_confgen_release(conf);
+
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t) conf->cleanup_interval;
+        until.tv_sec += (time_t) (interval ? interval : 1);
 
         pthread_mutex_lock(&sbx_cleanup_mutex);
         while (!sbx_cleanup_stopping
@@ -326,7 +337,15 @@ sbx_cleanup_thread(void *data)
             break;
         }
 
-        (void) sbx_cleanup_pass(&ctx);
+        conf = sbx_confgen_acquire();
+
+        if (conf->cleanup_interval != 0) {
+            sbx_ctx_use(&ctx, conf);
+            (void) sbx_cleanup_pass(&ctx);
+            sbx_ctx_use(&ctx, boot);
+        }
+
+        sbx_confgen_release(conf);
     }
 
     sbx_docker_cleanup(&ctx.docker);
@@ -339,11 +358,11 @@ sbx_cleanup_thread(void *data)
 int
 sbx_cleanup_start(const sbx_config_t *conf)
 {
+    /* started anyway, idle: SIGHUP may set an interval */
     if (conf->cleanup_interval == 0) {
         sbx_log_info("cleanup loop disabled: only \"sandboxd "
                      "--cleanup-once\" removes expired sessions' "
                      "containers");
-        return SBX_OK;
     }
 
     if (pthread_create(&sbx_cleanup_tid, NULL, sbx_cleanup_thread,

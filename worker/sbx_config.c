@@ -542,3 +542,33 @@ sbx_config_load(sbx_config_t *conf, const char *path, char *err,
 
     return sbx_config_check(conf, err, errlen);
 }
+
+
+void
+sbx_config_diff(const sbx_config_t *a, const sbx_config_t *b,
+    sbx_config_diff_pt handler, void *data)
+{
+    const sbx_conf_key_t  *k;
+    const char            *fa, *fb;
+    size_t                 size;
+    int                    differ;
+
+    for (k = sbx_conf_keys; k->name; k++) {
+        fa = (const char *) a + k->offset;
+        fb = (const char *) b + k->offset;
+
+        if (k->type == SBX_CONF_STR) {
+            size = SBX_CONF_STR_MAX;
+            differ = strcmp(fa, fb) != 0;
+
+        } else {
+            size = k->type == SBX_CONF_CPUS ? sizeof(double)
+                                            : sizeof(uint64_t);
+            differ = memcmp(fa, fb, size) != 0;
+        }
+
+        if (differ) {
+            handler(k->name, k->offset, size, data);
+        }
+    }
+}

@@ -90,5 +90,15 @@ int sbx_config_parse_line(sbx_config_t *conf, const char *line, char *err,
 int sbx_config_load(sbx_config_t *conf, const char *path, char *err,
     size_t errlen);
 
+typedef void (*sbx_config_diff_pt)(const char *name, size_t offset,
+    size_t size, void *data);
+
+/*
+ * Calls handler for every key whose value differs between a and b, with
+ * the key's name and its field's offset and size in sbx_config_t.
+ */
+void sbx_config_diff(const sbx_config_t *a, const sbx_config_t *b,
+    sbx_config_diff_pt handler, void *data);
+
 
 #endif /* SBX_CONFIG_H */
