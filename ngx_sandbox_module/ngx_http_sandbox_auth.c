@@ -72,6 +72,13 @@ static ngx_http_sandbox_refusal_t  ngx_http_sandbox_jwt_refusals[] = {
 };
 
 
+/*
+ * The rate limit is checked here, once the user is known, and not in
+ * PREACCESS as limit_req is: it is keyed by the authenticated user, who is
+ * not known before this phase, and a second ACCESS handler would be
+ * skipped under "satisfy any" once this one said NGX_OK.
+ */
+
 ngx_int_t
 ngx_http_sandbox_access_handler(ngx_http_request_t *r)
 {

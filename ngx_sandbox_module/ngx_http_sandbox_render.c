@@ -556,6 +556,8 @@ ngx_http_sandbox_render_exec(ngx_http_request_t *r,
                                          cJSON_IsString) != NGX_OK
         || ngx_http_sandbox_copy_member(json, result, "timed_out",
                                         cJSON_IsBool) != NGX_OK
+        || ngx_http_sandbox_copy_or_null(json, result, "oom_killed",
+                                         cJSON_IsBool) != NGX_OK
         || cJSON_AddBoolToObject(json, "truncated", truncated) == NULL
         || ngx_http_sandbox_copy_member(json, result, "stdout_truncated",
                                         cJSON_IsBool) != NGX_OK

@@ -213,6 +213,7 @@ is($r->{json}{via}, 'agent', 'with an agent');
 # --------------------------------------------- lying agents (a fake agent)
 
 for my $case (['garbage', 410, 'session_lost'], ['lie', 410, 'session_lost'],
+              ['oom', 410, 'session_lost'],
               ['huge', 410, 'session_lost'], ['hang', 410, 'session_lost'],
               ['close', 502, 'agent_failed'])
 {

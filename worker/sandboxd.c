@@ -27,6 +27,7 @@
 #include "sbx_audit.h"
 #include "sbx_cleanup.h"
 #include "sbx_config.h"
+#include "sbx_confgen.h"
 #include "sbx_log.h"
 #include "sbx_rebuild.h"
 #include "sbx_server.h"
@@ -91,6 +92,22 @@ sbx_on_signal(int signo)
 }
 
 
+/* SIGHUP: the main thread loads the configuration again. */
+static void
+sbx_on_reload(int signo)
+{
+    (void) signo;
+    sbx_server_reload();
+}
+
+
+static void
+sbx_reload(void)
+{
+    (void) sbx_confgen_reload();
+}
+
+
 /* SIGUSR1: logrotate moved the audit log; its next line reopens it. */
 static void
 sbx_on_reopen(int signo)
@@ -114,6 +131,9 @@ sbx_signals(void)
 
     sa.sa_handler = sbx_on_reopen;
     sigaction(SIGUSR1, &sa, NULL);
+
+    sa.sa_handler = sbx_on_reload;
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 
@@ -163,7 +183,8 @@ sbx_cleanup_once(const sbx_config_t *conf)
     sbx_store_cleanup(&ctx.store);
 
     if (n >= 0) {
-        sbx_log_info("cleanup: %d container(s) removed", n);
+        sbx_log_info("cleanup: %d container(s), record(s) and volume(s) "
+                     "removed", n);
     }
 
     return n >= 0 ? 0 : 1;
@@ -219,13 +240,19 @@ sbx_store_start(const sbx_config_t *conf)
 
 
 static int
-sbx_serve(const sbx_config_t *conf)
+sbx_serve(const sbx_config_t *conf, const char *path)
 {
-    char             err[1024];
-    struct timespec  deadline;
-    int              left;
+    char                 err[1024];
+    struct timespec      deadline;
+    const sbx_config_t  *now;
+    int                  left;
 
     sbx_raise_nofile();
+
+    if (sbx_confgen_init(conf, path) != SBX_OK) {
+        sbx_log_error("out of memory");
+        return 1;
+    }
 
     if (sbx_audit_open(conf->audit_log) != SBX_OK) {
         sbx_log_error("audit_log %s: %s", conf->audit_log, strerror(errno));
@@ -258,10 +285,12 @@ sbx_serve(const sbx_config_t *conf)
     sbx_log_info("sandboxd %s started (instance \"%s\", image %s)",
                  SBX_VERSION, conf->instance, conf->container_image);
 
-    sbx_server_run();
+    sbx_server_run(sbx_reload);
 
+    now = sbx_confgen_acquire();
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += (time_t) conf->shutdown_grace;
+    deadline.tv_sec += (time_t) now->shutdown_grace;
+    sbx_confgen_release(now);
 
     sbx_cleanup_stop();
     left = sbx_server_shutdown(&deadline) != SBX_OK;
@@ -282,6 +311,7 @@ sbx_serve(const sbx_config_t *conf)
 
     sbx_agent_stop();
     sbx_store_mem_free();
+    sbx_confgen_free();
 
     sbx_log_info("sandboxd stopped");
 
@@ -328,7 +358,12 @@ main(int argc, char **argv)
         return 1;
     }
 
-    rc = args.cleanup_once ? sbx_cleanup_once(&conf) : sbx_serve(&conf);
+    if (args.cleanup_once) {
+        rc = sbx_cleanup_once(&conf);
+
+    } else {
+        rc = sbx_serve(&conf, args.conf_file);
+    }
 
     curl_global_cleanup();
 

@@ -238,16 +238,24 @@ sbx_agent_closed(sbx_ctx_t *ctx, const sbx_session_rec_t *rec,
     sbx_error_t *err)
 {
     long  pid;
-    int   agent;
+    int   agent, rc;
 
-    if (sbx_docker_inspect_init(&ctx->docker, rec->container_id, &pid,
-                                &agent, err)
-        == SBX_OK && pid == 0)
-    {
+    rc = sbx_docker_inspect_init(&ctx->docker, rec->container_id, &pid,
+                                 &agent, err);
+
+    if (rc == SBX_OK && pid == 0) {
         sbx_error_set(err, SBX_E_SESSION_LOST, "container is not running");
+        return SBX_ERR;
     }
 
-    if (strcmp(err->code, SBX_E_SESSION_LOST) == 0) {
+    /*
+     * Docker does not answer: it is stopping (a dockerd restart stops
+     * every container, and this one's agent with it), or it is down.
+     */
+    if (rc != SBX_OK
+        && (strcmp(err->code, SBX_E_SESSION_LOST) == 0
+            || strcmp(err->code, SBX_E_DOCKER_UNAVAILABLE) == 0))
+    {
         return SBX_ERR;
     }
 

@@ -12,8 +12,11 @@
 
 #include "sbx_agent.h"
 #include "sbx_cleanup.h"
+#include "sbx_cleanup_steps.h"
+#include "sbx_confgen.h"
 #include "sbx_log.h"
 #include "sbx_session.h"
+#include "sbx_store_gc.h"
 
 
 static pthread_mutex_t  sbx_cleanup_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -23,8 +26,7 @@ static int              sbx_cleanup_running;
 static pthread_t        sbx_cleanup_tid;
 
 
-/* Whether sbx_cleanup_stop() was called: a pass stops between containers. */
-static int
+int
 sbx_cleanup_stopped(void)
 {
     int  stop;
@@ -37,14 +39,91 @@ sbx_cleanup_stopped(void)
 }
 
 
-static const char *
-sbx_cleanup_label(cJSON *labels, const char *name)
+const char *
+sbx_cleanup_label(cJSON *obj, const char *name)
 {
     cJSON  *v;
 
-    v = cJSON_GetObjectItemCaseSensitive(labels, name);
+    v = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(obj, "Labels"), name);
 
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+
+int
+sbx_cleanup_listed(cJSON *list, const char *id, const char *name)
+{
+    cJSON  *c, *v;
+
+    cJSON_ArrayForEach(c, list) {
+        if (id != NULL) {
+            v = cJSON_GetObjectItemCaseSensitive(c, "Id");
+            if (cJSON_IsString(v) && strcmp(v->valuestring, id) == 0) {
+                return 1;
+            }
+        }
+
+        if (name != NULL) {
+            v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c,
+                                                                    "Names"),
+                                   0);
+            if (cJSON_IsString(v) && v->valuestring[0] == '/'
+                && strcmp(v->valuestring + 1, name) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Removes a container (the stripe is held): one with no record, or one
+ * past cleanup_max_container_age, whose record goes with it and leaves a
+ * "lost" mark.  1 when removed, 0 when not, -1 when Redis failed.
+ */
+static int
+sbx_cleanup_remove(sbx_ctx_t *ctx, const char *user, const char *sid,
+    const char *id, int aged)
+{
+    char         name[SBX_CONTAINER_NAME_LEN + 1];
+    int          dropped;
+    sbx_error_t  err;
+
+    if (sbx_docker_remove(&ctx->docker, id, &err) != SBX_OK) {
+        sbx_log_warn("cleanup: cannot remove container %.12s: %s", id,
+                     err.msg);
+        return 0;
+    }
+
+    if (sbx_container_name(ctx->conf->instance, user, sid, name)
+        == SBX_OK)
+    {
+        sbx_agent_forget(name);
+    }
+
+    if (!aged) {
+        sbx_log_info("cleanup: removed container %.12s of session \"%s\" "
+                     "(no record)", id, sid);
+        return 1;
+    }
+
+    sbx_log_info("cleanup: removed container %.12s of session \"%s\" "
+                 "(older than cleanup_max_container_age)", id, sid);
+
+    if (sbx_store_drop_lost(&ctx->store, user, sid, id, SBX_LOST_MAX_AGE,
+                            &dropped, &err)
+        != SBX_OK)
+    {
+        /* the records step drops it at the next pass */
+        sbx_log_warn("cleanup: redis failed (%s), pass skipped", err.msg);
+        return -1;
+    }
+
+    return 1;
 }
 
 
@@ -55,18 +134,16 @@ sbx_cleanup_label(cJSON *labels, const char *name)
 static int
 sbx_cleanup_one(sbx_ctx_t *ctx, cJSON *c, int64_t now)
 {
-    cJSON        *labels, *idv;
-    const char   *user, *sid, *created, *id;
-    char          name[SBX_CONTAINER_NAME_LEN + 1];
-    uint64_t      t;
-    int           exists, rc;
+    cJSON        *idv;
+    const char   *user, *sid, *created;
+    uint64_t      t, max_age;
+    int           exists, aged, rc;
     sbx_error_t   err;
 
-    labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
     idv = cJSON_GetObjectItemCaseSensitive(c, "Id");
-    user = sbx_cleanup_label(labels, SBX_LABEL_USER);
-    sid = sbx_cleanup_label(labels, SBX_LABEL_SESSION);
-    created = sbx_cleanup_label(labels, SBX_LABEL_CREATED);
+    user = sbx_cleanup_label(c, SBX_LABEL_USER);
+    sid = sbx_cleanup_label(c, SBX_LABEL_SESSION);
+    created = sbx_cleanup_label(c, SBX_LABEL_CREATED);
 
     if (!cJSON_IsString(idv) || !sbx_valid_docker_id(idv->valuestring)
         || user == NULL || sid == NULL || created == NULL
@@ -75,11 +152,12 @@ sbx_cleanup_one(sbx_ctx_t *ctx, cJSON *c, int64_t now)
         return 0;
     }
 
-    id = idv->valuestring;
-
     if ((int64_t) t + (int64_t) ctx->conf->cleanup_grace > now) {
         return 0;
     }
+
+    max_age = ctx->conf->cleanup_max_container_age;
+    aged = max_age != 0 && (int64_t) (t + max_age) <= now;
 
     /* a concurrent get-or-create of this session waits for the verdict */
     sbx_session_lock(user, sid);
@@ -90,23 +168,12 @@ sbx_cleanup_one(sbx_ctx_t *ctx, cJSON *c, int64_t now)
         sbx_log_warn("cleanup: redis failed (%s), pass skipped", err.msg);
         rc = -1;
 
-    } else if (exists) {
-        rc = 0;
-
-    } else if (sbx_docker_remove(&ctx->docker, id, &err) != SBX_OK) {
-        sbx_log_warn("cleanup: cannot remove container %.12s: %s", id,
-                     err.msg);
+    } else if (exists && !aged) {
         rc = 0;
 
     } else {
-        sbx_log_info("cleanup: removed container %.12s of session \"%s\" "
-                     "(no record)", id, sid);
-        if (sbx_container_name(ctx->conf->instance, user, sid, name)
-            == SBX_OK)
-        {
-            sbx_agent_forget(name);
-        }
-        rc = 1;
+        rc = sbx_cleanup_remove(ctx, user, sid, idv->valuestring,
+                                exists && aged);
     }
 
     sbx_session_unlock(user, sid);
@@ -147,13 +214,38 @@ sbx_cleanup_agent_dirs(cJSON *list)
 }
 
 
+/* The containers step: how many were removed, or -1. */
+static int
+sbx_cleanup_containers(sbx_ctx_t *ctx, cJSON *list, int64_t now)
+{
+    cJSON  *c;
+    int     removed, rc;
+
+    removed = 0;
+
+    cJSON_ArrayForEach(c, list) {
+        if (sbx_cleanup_stopped()) {
+            break;
+        }
+
+        rc = sbx_cleanup_one(ctx, c, now);
+        if (rc < 0) {
+            return -1;
+        }
+        removed += rc;
+    }
+
+    return removed;
+}
+
+
 int
 sbx_cleanup_pass(sbx_ctx_t *ctx)
 {
-    cJSON        *list, *c;
+    cJSON        *list;
     sbx_error_t   err;
     int64_t       now;
-    int           removed, rc;
+    int           containers, records, volumes;
 
     if (sbx_store_ping(&ctx->store, 2000, &err) != SBX_OK) {
         sbx_log_warn("cleanup: redis unreachable (%s), pass skipped",
@@ -167,48 +259,68 @@ sbx_cleanup_pass(sbx_ctx_t *ctx)
     }
 
     now = sbx_time_now();
-    removed = 0;
+    records = 0;
+    volumes = 0;
 
-    cJSON_ArrayForEach(c, list) {
-        if (sbx_cleanup_stopped()) {
-            sbx_log_debug("cleanup: stopping, pass cut short");
-            break;
-        }
+    containers = sbx_cleanup_containers(ctx, list, now);
 
-        rc = sbx_cleanup_one(ctx, c, now);
-        if (rc < 0) {
-            break;
-        }
-        removed += rc;
+    if (containers >= 0 && !sbx_cleanup_stopped()) {
+        records = sbx_cleanup_records(ctx, list);
+    }
+
+    if (records >= 0 && !sbx_cleanup_stopped()) {
+        volumes = sbx_cleanup_volumes(ctx, list, now);
     }
 
     if (!sbx_cleanup_stopped()) {
         sbx_cleanup_agent_dirs(list);
+    } else {
+        sbx_log_debug("cleanup: stopping, pass cut short");
     }
 
     cJSON_Delete(list);
 
-    sbx_log_debug("cleanup: pass done, %d removed", removed);
+    if (containers < 0 || records < 0 || volumes < 0) {
+        return -1;
+    }
 
-    return removed;
+    if (containers + records + volumes > 0) {
+        sbx_log_info("cleanup: pass done, removed %d container(s), "
+                     "%d record(s), %d volume(s)", containers, records,
+                     volumes);
+    } else {
+        sbx_log_debug("cleanup: pass done, nothing removed");
+    }
+
+    return containers + records + volumes;
 }
 
 
+/*
+ * Each pass, and the wait before it, with the configuration in force then:
+ * SIGHUP may change cleanup_interval and cleanup_grace.  An interval of 0
+ * pauses the loop (checked again every second).
+ */
 static void *
 sbx_cleanup_thread(void *data)
 {
-    const sbx_config_t  *conf = data;
+    const sbx_config_t  *boot = data, *conf;
     sbx_ctx_t            ctx;
     struct timespec      until;
+    uint64_t             interval;
     int                  stop;
 
-    ctx.conf = conf;
-    sbx_docker_init(&ctx.docker, conf);
-    sbx_store_init(&ctx.store, conf);
+    ctx.conf = boot;
+    sbx_docker_init(&ctx.docker, boot);
+    sbx_store_init(&ctx.store, boot);
 
     for ( ;; ) {
+        conf = sbx_confgen_acquire();
+        interval = conf->cleanup_interval;
+        sbx_confgen_release(conf);
+
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += (time_t) conf->cleanup_interval;
+        until.tv_sec += (time_t) (interval ? interval : 1);
 
         pthread_mutex_lock(&sbx_cleanup_mutex);
         while (!sbx_cleanup_stopping
@@ -225,7 +337,15 @@ sbx_cleanup_thread(void *data)
             break;
         }
 
-        (void) sbx_cleanup_pass(&ctx);
+        conf = sbx_confgen_acquire();
+
+        if (conf->cleanup_interval != 0) {
+            sbx_ctx_use(&ctx, conf);
+            (void) sbx_cleanup_pass(&ctx);
+            sbx_ctx_use(&ctx, boot);
+        }
+
+        sbx_confgen_release(conf);
     }
 
     sbx_docker_cleanup(&ctx.docker);
@@ -238,11 +358,11 @@ sbx_cleanup_thread(void *data)
 int
 sbx_cleanup_start(const sbx_config_t *conf)
 {
+    /* started anyway, idle: SIGHUP may set an interval */
     if (conf->cleanup_interval == 0) {
         sbx_log_info("cleanup loop disabled: only \"sandboxd "
                      "--cleanup-once\" removes expired sessions' "
                      "containers");
-        return SBX_OK;
     }
 
     if (pthread_create(&sbx_cleanup_tid, NULL, sbx_cleanup_thread,

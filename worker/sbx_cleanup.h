@@ -3,8 +3,11 @@
  * Copyright (C) ngx_sandbox contributors
  *
  * The cleanup loop: removes this instance's containers whose session
- * record is gone (expired, or lost by a crash), once they are older than
- * cleanup_grace.  When Redis cannot be asked, nothing is removed.
+ * record is gone (expired, or lost by a crash) or that are older than
+ * cleanup_max_container_age, once they are older than cleanup_grace; drops
+ * records whose container is gone; removes workspace volumes unused for
+ * cleanup_volume_max_idle (sbx_cleanup_steps.h).  When Redis cannot be
+ * asked, nothing is removed.
  */
 
 
@@ -18,8 +21,9 @@
 
 
 /*
- * One pass; returns the number of containers removed, or -1.  Stops early
- * once sbx_cleanup_stop() was called.
+ * One pass; returns the number of containers, records and volumes
+ * removed, or -1 when Docker or Redis failed.  Stops early once
+ * sbx_cleanup_stop() was called.
  */
 int sbx_cleanup_pass(sbx_ctx_t *ctx);
 

@@ -106,6 +106,11 @@ static const sbx_conf_key_t  sbx_conf_keys[] = {
       SBX_OFF(cleanup_interval), "60", 0, 86400 },
     { "cleanup_grace", NULL, SBX_CONF_UINT, SBX_OFF(cleanup_grace), "30",
       0, 86400 },
+    { "cleanup_max_container_age", "CLEANUP_MAX_CONTAINER_AGE_SECONDS",
+      SBX_CONF_UINT, SBX_OFF(cleanup_max_container_age), "900", 0,
+      365 * 86400 },
+    { "cleanup_volume_max_idle", NULL, SBX_CONF_UINT,
+      SBX_OFF(cleanup_volume_max_idle), "604800", 0, 3650 * 86400 },
     { "max_sessions_per_user", "MAX_SESSIONS_PER_USER", SBX_CONF_UINT,
       SBX_OFF(max_sessions_per_user), "16", 0, 1000000 },
     { "max_concurrent_execs_per_user", "MAX_CONCURRENT_EXECS_PER_USER",
@@ -536,4 +541,34 @@ sbx_config_load(sbx_config_t *conf, const char *path, char *err,
     }
 
     return sbx_config_check(conf, err, errlen);
+}
+
+
+void
+sbx_config_diff(const sbx_config_t *a, const sbx_config_t *b,
+    sbx_config_diff_pt handler, void *data)
+{
+    const sbx_conf_key_t  *k;
+    const char            *fa, *fb;
+    size_t                 size;
+    int                    differ;
+
+    for (k = sbx_conf_keys; k->name; k++) {
+        fa = (const char *) a + k->offset;
+        fb = (const char *) b + k->offset;
+
+        if (k->type == SBX_CONF_STR) {
+            size = SBX_CONF_STR_MAX;
+            differ = strcmp(fa, fb) != 0;
+
+        } else {
+            size = k->type == SBX_CONF_CPUS ? sizeof(double)
+                                            : sizeof(uint64_t);
+            differ = memcmp(fa, fb, size) != 0;
+        }
+
+        if (differ) {
+            handler(k->name, k->offset, size, data);
+        }
+    }
 }

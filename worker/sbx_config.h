@@ -52,6 +52,8 @@ typedef struct {
     uint64_t  shutdown_grace;
     uint64_t  cleanup_interval;
     uint64_t  cleanup_grace;
+    uint64_t  cleanup_max_container_age;     /* 0: no age limit */
+    uint64_t  cleanup_volume_max_idle;       /* 0: volumes are kept */
     uint64_t  max_sessions_per_user;         /* 0: unlimited */
     uint64_t  max_concurrent_execs_per_user; /* 0: unlimited */
     uint64_t  max_containers;                /* 0: unlimited */
@@ -87,6 +89,16 @@ int sbx_config_parse_line(sbx_config_t *conf, const char *line, char *err,
  */
 int sbx_config_load(sbx_config_t *conf, const char *path, char *err,
     size_t errlen);
+
+typedef void (*sbx_config_diff_pt)(const char *name, size_t offset,
+    size_t size, void *data);
+
+/*
+ * Calls handler for every key whose value differs between a and b, with
+ * the key's name and its field's offset and size in sbx_config_t.
+ */
+void sbx_config_diff(const sbx_config_t *a, const sbx_config_t *b,
+    sbx_config_diff_pt handler, void *data);
 
 
 #endif /* SBX_CONFIG_H */

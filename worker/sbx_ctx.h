@@ -23,4 +23,18 @@ typedef struct {
 } sbx_ctx_t;
 
 
+/*
+ * Points the operation and its clients at conf (a generation of
+ * sbx_confgen.h); the clients' connections depend only on keys that a
+ * reload never changes, so they survive the switch.
+ */
+static inline void
+sbx_ctx_use(sbx_ctx_t *ctx, const sbx_config_t *conf)
+{
+    ctx->conf = conf;
+    ctx->docker.conf = conf;
+    ctx->store.conf = conf;
+}
+
+
 #endif /* SBX_CTX_H */

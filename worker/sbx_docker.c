@@ -840,6 +840,64 @@ sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
 
 
 /*
+ * The labelled workspace volumes of this instance (GET /volumes): the
+ * answer's "Volumes" array, detached for the caller to free.
+ */
+int
+sbx_docker_list_volumes(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
+{
+    char    path[4096], *filter, *esc;
+    cJSON  *res, *vols;
+    int     rc;
+
+    if (dk->curl == NULL) {
+        dk->curl = curl_easy_init();
+    }
+
+    filter = sbx_docker_list_filter(dk->conf);
+    esc = (dk->curl && filter) ? curl_easy_escape(dk->curl, filter, 0)
+                               : NULL;
+    free(filter);
+
+    if (esc == NULL) {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    rc = sbx_docker_path(path, sizeof(path), err, "/volumes?filters=%s",
+                         esc);
+    curl_free(esc);
+
+    if (rc != SBX_OK
+        || sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &res,
+                           err)
+           != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    vols = cJSON_DetachItemFromObjectCaseSensitive(res, "Volumes");
+    cJSON_Delete(res);
+
+    /* Docker answers "Volumes": null when there is none */
+    if (vols == NULL || cJSON_IsNull(vols)) {
+        cJSON_Delete(vols);
+        vols = cJSON_CreateArray();
+    }
+
+    if (!cJSON_IsArray(vols)) {
+        cJSON_Delete(vols);
+        sbx_error_set(err, SBX_E_SANDBOX_ERROR, "docker sent no list");
+        return SBX_ERR;
+    }
+
+    *list = vols;
+
+    return SBX_OK;
+}
+
+
+/*
  * Docker's own error text may name host paths: sbx_docker_call() logs it,
  * and this replaces it with what an API user may read.  Errors of other
  * kinds (Docker unreachable) keep their message.

@@ -115,5 +115,9 @@ void sbx_docker_public_error(sbx_error_t *err, const char *message);
 int sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list,
     sbx_error_t *err);
 
+/* This instance's labelled workspace volumes (GET /volumes), an array. */
+int sbx_docker_list_volumes(sbx_docker_t *dk, cJSON **list,
+    sbx_error_t *err);
+
 
 #endif /* SBX_DOCKER_H */

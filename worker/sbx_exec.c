@@ -383,6 +383,7 @@ sbx_exec_docker_run(sbx_ctx_t *ctx, const sbx_exec_req_t *req,
     memset(res, 0, sizeof(*res));
     memset(&s, 0, sizeof(s));
     res->via = sbx_exec_docker_backend.name;
+    res->oom_killed = -1;
 
     if (sbx_random_hex(exec_id, 8) != SBX_OK) {
         sbx_error_set(err, SBX_E_INTERNAL, "no randomness");

@@ -43,6 +43,8 @@ typedef struct {
     int             has_usage;   /* cpu_us and max_rss_kb are known */
     int64_t         cpu_us;
     int64_t         max_rss_kb;
+    int             oom_killed;  /* the container's OOM killer struck
+                                    while it ran: 1, 0, or -1 unknown */
 } sbx_exec_result_t;
 
 

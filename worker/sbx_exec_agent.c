@@ -38,6 +38,7 @@ typedef struct {
     uint64_t    wall_us;
     uint64_t    cpu_us;
     uint64_t    max_rss_kb;
+    uint64_t    oom_killed;
     unsigned    seen;            /* bit per numeric field */
 } sbx_exec_reply_t;
 
@@ -59,12 +60,14 @@ static const struct {
     { "cpu_us", offsetof(sbx_exec_reply_t, cpu_us), UINT64_MAX / 2 },
     { "max_rss_kb", offsetof(sbx_exec_reply_t, max_rss_kb),
       UINT64_MAX / 2 },
+    { "oom_killed", offsetof(sbx_exec_reply_t, oom_killed), 1 },
     { NULL, 0, 0 }
 };
 
 #define SBX_SEEN_EXIT    (1u << 0)
 #define SBX_SEEN_SIGNAL  (1u << 1)
 #define SBX_SEEN_RESULT  0x3fcu      /* all but exit_code and signal */
+#define SBX_SEEN_OOM     (1u << 10)  /* optional: no cgroup file to read */
 
 
 /* Whether name=... is in env ("NAME=value" strings). */
@@ -225,6 +228,7 @@ sbx_exec_agent_result(const sbx_exec_reply_t *r, sbx_exec_result_t *res)
     res->has_usage = 1;
     res->cpu_us = (int64_t) r->cpu_us;
     res->max_rss_kb = (int64_t) r->max_rss_kb;
+    res->oom_killed = (r->seen & SBX_SEEN_OOM) ? (int) r->oom_killed : -1;
 }
 
 

@@ -16,7 +16,7 @@
 #include "sbx_util.h"
 
 
-int  sbx_log_level = SBX_LOG_INFO;
+_Atomic int  sbx_log_level = SBX_LOG_INFO;
 
 static int  sbx_log_fd = STDERR_FILENO;
 

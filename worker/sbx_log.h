@@ -19,7 +19,8 @@ typedef enum {
 } sbx_log_level_e;
 
 
-extern int  sbx_log_level;
+/* set by the main thread (startup, SIGHUP), read by every thread */
+extern _Atomic int  sbx_log_level;
 
 
 #define sbx_log_error(...)                                                   \

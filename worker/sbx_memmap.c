@@ -16,6 +16,8 @@
 
 typedef struct {
     char     member[SBX_SESSION_ID_MAX + 1];
+    char     value[SBX_MEMMAP_VALUE_MAX + 1];
+    int64_t  number;
     int64_t  deadline;
 } sbx_memmap_member_t;
 
@@ -352,6 +354,7 @@ sbx_memmap_score(sbx_memmap_user_t *u, sbx_memmap_set_e set,
         }
 
         e = &u->set[set][u->nset[set]++];
+        memset(e, 0, sizeof(*e));
         memcpy(e->member, member, len + 1);
     }
 
@@ -660,6 +663,154 @@ sbx_memmap_count(sbx_memmap_t *m, const char *user, sbx_memmap_set_e set,
     pthread_mutex_unlock(&m->mutex);
 
     return n;
+}
+
+
+int
+sbx_memmap_set(sbx_memmap_t *m, const char *user, sbx_memmap_set_e set,
+    const char *member, const char *value, int64_t number, int64_t ttl_ms,
+    int64_t now)
+{
+    sbx_memmap_user_t    *u;
+    sbx_memmap_member_t  *e;
+    size_t                len;
+    int                   rc;
+
+    len = strlen(value);
+    if (len > SBX_MEMMAP_VALUE_MAX) {
+        return SBX_ERR;
+    }
+
+    pthread_mutex_lock(&m->mutex);
+
+    u = sbx_memmap_lookup(m, user, now, 1);
+
+    rc = u != NULL ? sbx_memmap_score(u, set, member, now + ttl_ms, 1)
+                   : SBX_ERR;
+
+    e = rc == SBX_OK ? sbx_memmap_find_member(u, set, member) : NULL;
+
+    if (e != NULL) {
+        memcpy(e->value, value, len + 1);
+        e->number = number;
+    }
+
+    sbx_memmap_release(m, u);
+
+    pthread_mutex_unlock(&m->mutex);
+
+    return rc;
+}
+
+
+int
+sbx_memmap_read(sbx_memmap_t *m, const char *user, sbx_memmap_set_e set,
+    const char *member, int take, int64_t now, char *value, int64_t *number)
+{
+    sbx_memmap_user_t    *u;
+    sbx_memmap_member_t  *e;
+
+    pthread_mutex_lock(&m->mutex);
+
+    u = sbx_memmap_lookup(m, user, now, 0);
+    e = sbx_memmap_find_member(u, set, member);
+
+    if (e != NULL) {
+        memcpy(value, e->value, sizeof(e->value));
+        *number = e->number;
+
+        if (take) {
+            *e = u->set[set][--u->nset[set]];
+        }
+    }
+
+    sbx_memmap_release(m, u);
+
+    pthread_mutex_unlock(&m->mutex);
+
+    return e != NULL;
+}
+
+
+/*
+ * "user\0session\0" of every live record, in one malloc'ed buffer of *len
+ * bytes; the lock is held.
+ */
+static char *
+sbx_memmap_record_names(sbx_memmap_t *m, int64_t now, size_t *len)
+{
+    sbx_memmap_user_t  *u;
+    size_t              i, j, n, ulen;
+    char               *buf, *p;
+
+    n = 0;
+
+    for (i = 0; i < m->nbuckets; i++) {
+        for (u = m->buckets[i]; u != NULL; u = u->next) {
+            ulen = strlen(u->name) + 1;
+
+            for (j = 0; j < u->nrecs; j++) {
+                if (u->recs[j].deadline > now) {
+                    n += ulen + strlen(u->recs[j].rec.session_id) + 1;
+                }
+            }
+        }
+    }
+
+    buf = malloc(n + 1);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    p = buf;
+
+    for (i = 0; i < m->nbuckets; i++) {
+        for (u = m->buckets[i]; u != NULL; u = u->next) {
+            for (j = 0; j < u->nrecs; j++) {
+                if (u->recs[j].deadline > now) {
+                    p = stpcpy(p, u->name) + 1;
+                    p = stpcpy(p, u->recs[j].rec.session_id) + 1;
+                }
+            }
+        }
+    }
+
+    *len = n;
+
+    return buf;
+}
+
+
+int
+sbx_memmap_each_record(sbx_memmap_t *m, int64_t now,
+    sbx_memmap_record_pt handler, void *data)
+{
+    char        *names;
+    const char  *user, *sid, *p, *end;
+    size_t       len;
+    int          rc;
+
+    pthread_mutex_lock(&m->mutex);
+    names = sbx_memmap_record_names(m, now, &len);
+    pthread_mutex_unlock(&m->mutex);
+
+    if (names == NULL) {
+        return SBX_ERR;
+    }
+
+    rc = SBX_OK;
+    end = names + len;
+
+    for (p = names; rc == SBX_OK && p < end; /* void */) {
+        user = p;
+        sid = user + strlen(user) + 1;
+        p = sid + strlen(sid) + 1;
+        rc = handler(data, user, sid);
+    }
+
+    free(names);
+
+    return rc;
 }
 
 

@@ -11,6 +11,12 @@
  *             step with the records, plus places reserved while a
  *             container is made
  *   execs     slot id -> deadline: the running commands
+ *   lost      session_id -> why the cleanup loop removed a live session
+ *
+ * and, under the user "" (no user is empty), the host's own entries:
+ *
+ *   volumes   volume name -> its Docker creation time and since when it
+ *             has been unused (the cleanup loop's idle clock)
  *
  * Every entry has a deadline in milliseconds of the caller's clock
  * (sbx_time_mono_ms() in sandboxd, any clock in the unit tests); an entry
@@ -30,12 +36,22 @@
 #include "sbx_store.h"
 
 
-/* the quota sets of a user */
+#define SBX_MEMMAP_VALUE_MAX  64
+
+
+/* the sets of a user */
 typedef enum {
     SBX_MEMMAP_LIVE = 0,
     SBX_MEMMAP_EXECS,
+    SBX_MEMMAP_LOST,
+    SBX_MEMMAP_VOLUMES,
     SBX_MEMMAP_NSETS
 } sbx_memmap_set_e;
+
+
+/* Called for each record; a return other than SBX_OK stops the walk. */
+typedef int (*sbx_memmap_record_pt)(void *data, const char *user,
+    const char *session_id);
 
 
 typedef struct sbx_memmap_s  sbx_memmap_t;
@@ -98,6 +114,30 @@ void sbx_memmap_drop(sbx_memmap_t *m, const char *user, sbx_memmap_set_e set,
 /* The set's members before their deadline. */
 long long sbx_memmap_count(sbx_memmap_t *m, const char *user,
     sbx_memmap_set_e set, int64_t now);
+
+/*
+ * Sets member with a value (at most SBX_MEMMAP_VALUE_MAX bytes) and a
+ * number, until now + ttl_ms.  SBX_ERR without memory, or for a member or
+ * value too long.
+ */
+int sbx_memmap_set(sbx_memmap_t *m, const char *user, sbx_memmap_set_e set,
+    const char *member, const char *value, int64_t number, int64_t ttl_ms,
+    int64_t now);
+
+/*
+ * Reads member: 1 with its value (SBX_MEMMAP_VALUE_MAX + 1 bytes) and
+ * number, and removes it when take is set; 0 when it is not there.
+ */
+int sbx_memmap_read(sbx_memmap_t *m, const char *user, sbx_memmap_set_e set,
+    const char *member, int take, int64_t now, char *value, int64_t *number);
+
+/*
+ * Calls handler for every record (of every user) that has not expired,
+ * from a copy taken under the lock: the handler may use the map.  Returns
+ * SBX_OK, the handler's first other return, or SBX_ERR without memory.
+ */
+int sbx_memmap_each_record(sbx_memmap_t *m, int64_t now,
+    sbx_memmap_record_pt handler, void *data);
 
 /* Drops every expired entry of every user; returns how many. */
 size_t sbx_memmap_expire(sbx_memmap_t *m, int64_t now);

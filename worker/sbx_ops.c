@@ -305,7 +305,9 @@ sbx_op_session_create(sbx_ctx_t *ctx, sbx_op_req_t *req,
         || sbx_ops_persist_arg(req->args, &persist, err) != SBX_OK
         || sbx_session_acquire(ctx, req->user, sid, persist, &rec, &created,
                                err)
-           != SBX_OK)
+           != SBX_OK
+        || (!created && sbx_session_check(ctx, req->user, &rec, err)
+                        != SBX_OK))
     {
         return SBX_ERR;
     }
@@ -329,7 +331,8 @@ sbx_op_session_get(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 
     if (sbx_ops_check_args(req->args, allowed, err) != SBX_OK
         || sbx_ops_session_arg(req, 1, &sid, err) != SBX_OK
-        || sbx_session_get(ctx, req->user, sid, &rec, err) != SBX_OK)
+        || sbx_session_get(ctx, req->user, sid, &rec, err) != SBX_OK
+        || sbx_session_check(ctx, req->user, &rec, err) != SBX_OK)
     {
         return SBX_ERR;
     }
@@ -562,6 +565,13 @@ sbx_ops_exec_result(sbx_op_req_t *req, const char *sid, int created,
     }
 
     cJSON_AddBoolToObject(r, "timed_out", res->timed_out);
+
+    if (res->oom_killed >= 0) {
+        cJSON_AddBoolToObject(r, "oom_killed", res->oom_killed);
+    } else {
+        cJSON_AddNullToObject(r, "oom_killed");
+    }
+
     cJSON_AddNumberToObject(r, "stdout_len", (double) res->out.len);
     cJSON_AddNumberToObject(r, "stderr_len", (double) res->err.len);
     cJSON_AddBoolToObject(r, "stdout_truncated", res->out.truncated);

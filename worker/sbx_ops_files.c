@@ -151,6 +151,11 @@ sbx_files_call(sbx_ctx_t *ctx, sbx_op_req_t *req,
                         SBX_FILES_ANSWER_MS, body_max, reply, err);
 
     if (rc == SBX_DECLINED) {
+        /* no agent answers: its container may be gone (session_lost) */
+        if (sbx_session_check(ctx, req->user, rec, err) != SBX_OK) {
+            return SBX_ERR;
+        }
+
         sbx_error_set(err, SBX_E_AGENT_UNAVAILABLE, "the workspace API "
                       "needs the sandbox's agent, which does not answer "
                       "in this session");

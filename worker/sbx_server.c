@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 
+#include "sbx_confgen.h"
 #include "sbx_frame.h"
 #include "sbx_log.h"
 #include "sbx_ops.h"
@@ -38,12 +39,14 @@ typedef struct sbx_conn_s  sbx_conn_t;
 struct sbx_conn_s {
     int          fd;
     int          busy;       /* in the middle of an operation */
+    int          answering;  /* writing the operation's answer */
+    int          cut;        /* the shutdown answered it instead */
     sbx_conn_t  *next;
     sbx_conn_t  *prev;
 };
 
 
-static const sbx_config_t  *sbx_conf;
+static const sbx_config_t  *sbx_conf;        /* the keys read once */
 static int                  sbx_unix_fd = -1;
 static int                  sbx_tcp_fd = -1;
 static int                  sbx_stop_pipe[2] = { -1, -1 };
@@ -56,16 +59,30 @@ static size_t               sbx_nrefusing;   /* sbx_refuse_thread()s */
 static int                  sbx_stopping;
 
 
-void
-sbx_server_stop(void)
+static void
+sbx_server_wake(const char *what)
 {
     int  saved = errno;
 
-    if (sbx_stop_pipe[1] != -1 && write(sbx_stop_pipe[1], "x", 1) < 0) {
-        /* the pipe is full: a stop is already pending */
+    if (sbx_stop_pipe[1] != -1 && write(sbx_stop_pipe[1], what, 1) < 0) {
+        /* the pipe is full: plenty of wake-ups are pending */
     }
 
     errno = saved;
+}
+
+
+void
+sbx_server_stop(void)
+{
+    sbx_server_wake("x");
+}
+
+
+void
+sbx_server_reload(void)
+{
+    sbx_server_wake("h");
 }
 
 
@@ -340,6 +357,9 @@ sbx_conn_writev(int fd, struct iovec *iov, int iovcnt)
 
 static int sbx_conn_error(int fd, const char *id, const char *code,
     const char *message);
+static int sbx_conn_claim(sbx_conn_t *c);
+static void sbx_server_cut(void);
+static int sbx_server_wakeups(sbx_server_hook_pt on_reload);
 
 
 /*
@@ -417,13 +437,15 @@ sbx_conn_error(int fd, const char *id, const char *code, const char *message)
  * SBX_ERR to close it.
  */
 static int
-sbx_conn_frame(sbx_ctx_t *ctx, int fd, const uint8_t *prefix_bytes)
+sbx_conn_frame(sbx_ctx_t *ctx, sbx_conn_t *c, const uint8_t *prefix_bytes)
 {
     sbx_frame_prefix_t  p;
     sbx_frame_rc_e      frc;
     sbx_response_t      resp;
     char               *header, *body;
-    int                 rc;
+    int                 fd, rc;
+
+    fd = c->fd;
 
     frc = sbx_frame_decode_prefix(prefix_bytes, SBX_FRAME_REQUEST,
                                   SBX_FRAME_HEADER_MAX,
@@ -463,6 +485,11 @@ sbx_conn_frame(sbx_ctx_t *ctx, int fd, const uint8_t *prefix_bytes)
     free(header);
     free(body);
 
+    if (sbx_conn_claim(c) != SBX_OK) {
+        sbx_response_free(&resp);
+        return SBX_ERR;
+    }
+
     rc = sbx_conn_respond(fd, &resp);
     if (resp.close) {
         rc = SBX_ERR;
@@ -471,6 +498,24 @@ sbx_conn_frame(sbx_ctx_t *ctx, int fd, const uint8_t *prefix_bytes)
     sbx_response_free(&resp);
 
     return rc;
+}
+
+
+/*
+ * The operation's answer is about to be written: fails when the shutdown
+ * has answered it already (its grace ran out).
+ */
+static int
+sbx_conn_claim(sbx_conn_t *c)
+{
+    int  cut;
+
+    pthread_mutex_lock(&sbx_conns_mutex);
+    cut = c->cut;
+    c->answering = !cut;
+    pthread_mutex_unlock(&sbx_conns_mutex);
+
+    return cut ? SBX_ERR : SBX_OK;
 }
 
 
@@ -483,6 +528,7 @@ sbx_conn_set_busy(sbx_conn_t *c, int busy)
     pthread_mutex_lock(&sbx_conns_mutex);
     stopping = sbx_stopping;
     c->busy = busy && !stopping;
+    c->answering = 0;
     if (!c->busy) {
         pthread_cond_broadcast(&sbx_conns_cond);
     }
@@ -536,42 +582,76 @@ sbx_conn_linger(int fd)
 }
 
 
+/* The idle timeout of the configuration in force. */
+static int
+sbx_conn_idle_ms(void)
+{
+    const sbx_config_t  *conf;
+    int                  ms;
+
+    conf = sbx_confgen_acquire();
+    ms = (int) conf->idle_timeout * 1000;
+    sbx_confgen_release(conf);
+
+    return ms;
+}
+
+
+/*
+ * Reads the rest of the frame that started with prefix[0] and answers it,
+ * with the configuration in force when it came.  SBX_ERR closes.
+ */
+static int
+sbx_conn_serve(sbx_conn_t *c, sbx_ctx_t *ctx, uint8_t *prefix)
+{
+    const sbx_config_t  *conf;
+    ssize_t              n;
+    int                  rc;
+
+    n = sbx_conn_read(c->fd, prefix + 1, SBX_FRAME_PREFIX_LEN - 1,
+                      SBX_FRAME_READ_MS);
+    if (n != SBX_FRAME_PREFIX_LEN - 1) {
+        return SBX_ERR;
+    }
+
+    conf = sbx_confgen_acquire();
+    sbx_ctx_use(ctx, conf);
+
+    rc = sbx_conn_frame(ctx, c, prefix);
+
+    sbx_ctx_use(ctx, sbx_conf);
+    sbx_confgen_release(conf);
+
+    return rc;
+}
+
+
 static void *
 sbx_conn_thread(void *data)
 {
     sbx_conn_t  *c = data;
     sbx_ctx_t    ctx;
     uint8_t      prefix[SBX_FRAME_PREFIX_LEN];
-    ssize_t      n;
-    int          idle_ms;
 
     ctx.conf = sbx_conf;
     sbx_docker_init(&ctx.docker, sbx_conf);
     sbx_store_init(&ctx.store, sbx_conf);
 
-    idle_ms = (int) sbx_conf->idle_timeout * 1000;
-
     for ( ;; ) {
         /* the first byte may take idle_timeout, the rest of a frame not */
-        n = sbx_conn_read(c->fd, prefix, 1, idle_ms);
-        if (n != 1) {
+        if (sbx_conn_read(c->fd, prefix, 1, sbx_conn_idle_ms()) != 1) {
             break;
         }
 
         if (sbx_conn_set_busy(c, 1) != SBX_OK) {
+            (void) sbx_conn_error(c->fd, NULL, SBX_E_BUSY,
+                                  "sandboxd is shutting down");
             break;
         }
 
-        n = sbx_conn_read(c->fd, prefix + 1, sizeof(prefix) - 1,
-                          SBX_FRAME_READ_MS);
-
-        if (n != (ssize_t) sizeof(prefix) - 1
-            || sbx_conn_frame(&ctx, c->fd, prefix) != SBX_OK)
+        if (sbx_conn_serve(c, &ctx, prefix) != SBX_OK
+            || sbx_conn_set_busy(c, 0) != SBX_OK)
         {
-            break;
-        }
-
-        if (sbx_conn_set_busy(c, 0) != SBX_OK) {
             break;
         }
     }
@@ -654,11 +734,13 @@ sbx_server_refuse(int fd)
 static void
 sbx_server_accept(int lfd)
 {
-    sbx_conn_t      *c;
-    pthread_t        tid;
-    pthread_attr_t   attr;
-    struct timeval   tv;
-    int              fd;
+    sbx_conn_t           *c;
+    pthread_t             tid;
+    pthread_attr_t        attr;
+    struct timeval        tv;
+    uint64_t              max;
+    const sbx_config_t   *conf;
+    int                   fd;
 
     fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd == -1) {
@@ -675,13 +757,16 @@ sbx_server_accept(int lfd)
     tv.tv_usec = 0;
     (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
+    conf = sbx_confgen_acquire();
+    max = conf->max_connections;
+    sbx_confgen_release(conf);
+
     pthread_mutex_lock(&sbx_conns_mutex);
 
-    if (sbx_nconns >= sbx_conf->max_connections) {
+    if (sbx_nconns >= max) {
         pthread_mutex_unlock(&sbx_conns_mutex);
         sbx_log_warn("max_connections (%llu) reached, refusing a "
-                     "connection",
-                     (unsigned long long) sbx_conf->max_connections);
+                     "connection", (unsigned long long) max);
         sbx_server_refuse(fd);
         return;
     }
@@ -766,6 +851,7 @@ sbx_server_shutdown(const struct timespec *deadline)
             sbx_log_warn("shutdown_grace expired with %zu connection(s) "
                          "open, %zu operation(s) running", sbx_nconns,
                          busy);
+            sbx_server_cut();
             rc = SBX_ERR;
             break;
         }
@@ -777,12 +863,34 @@ sbx_server_shutdown(const struct timespec *deadline)
 }
 
 
+/*
+ * The grace is over: each operation still running gets a "busy" answer
+ * now, rather than a connection closed under it when sandboxd exits (its
+ * command is killed then: the agent sees its connection close).  Called
+ * with sbx_conns_mutex held, which keeps the connection's own thread from
+ * writing meanwhile (sbx_conn_claim).
+ */
+static void
+sbx_server_cut(void)
+{
+    sbx_conn_t  *c;
+
+    for (c = sbx_conns; c; c = c->next) {
+        if (c->busy && !c->answering && !c->cut) {
+            c->cut = 1;
+            (void) sbx_conn_error(c->fd, NULL, SBX_E_BUSY,
+                                  "sandboxd shut down before the "
+                                  "operation finished");
+        }
+    }
+}
+
+
 int
-sbx_server_run(void)
+sbx_server_run(sbx_server_hook_pt on_reload)
 {
     struct pollfd  pfd[3];
     int            n, i;
-    char           buf[16];
 
     pfd[0].fd = sbx_stop_pipe[0];
     pfd[0].events = POLLIN;
@@ -801,10 +909,7 @@ sbx_server_run(void)
             break;
         }
 
-        if (pfd[0].revents) {
-            while (read(sbx_stop_pipe[0], buf, sizeof(buf)) > 0) {
-                /* drain */
-            }
+        if (pfd[0].revents && sbx_server_wakeups(on_reload) != SBX_OK) {
             sbx_log_info("stopping");
             break;
         }
@@ -814,6 +919,39 @@ sbx_server_run(void)
                 sbx_server_accept(pfd[i].fd);
             }
         }
+    }
+
+    return SBX_OK;
+}
+
+
+/* Reads the pending wake-ups: SBX_ERR for a stop, else reloads once. */
+static int
+sbx_server_wakeups(sbx_server_hook_pt on_reload)
+{
+    char     buf[16];
+    ssize_t  i, n;
+    int      stop, reload;
+
+    stop = 0;
+    reload = 0;
+
+    while ((n = read(sbx_stop_pipe[0], buf, sizeof(buf))) > 0) {
+        for (i = 0; i < n; i++) {
+            if (buf[i] == 'h') {
+                reload = 1;
+            } else {
+                stop = 1;
+            }
+        }
+    }
+
+    if (stop) {
+        return SBX_ERR;
+    }
+
+    if (reload && on_reload != NULL) {
+        on_reload();
     }
 
     return SBX_OK;

@@ -13,6 +13,7 @@
 #include "sbx_log.h"
 #include "sbx_quota.h"
 #include "sbx_session.h"
+#include "sbx_store_gc.h"
 
 
 #define SBX_SESSION_STRIPES  64
@@ -221,6 +222,37 @@ sbx_session_create_locked(sbx_ctx_t *ctx, const char *user,
 }
 
 
+/*
+ * A session with no record: session_lost when the cleanup loop removed it
+ * while it was live (too old, or its container gone), once; the next call
+ * makes it anew.
+ */
+static int
+sbx_session_not_lost(sbx_ctx_t *ctx, const char *user,
+    const char *session_id, sbx_error_t *err)
+{
+    char  reason[SBX_LOST_REASON_MAX + 1];
+
+    if (sbx_store_take_lost(&ctx->store, user, session_id, reason, err)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    if (reason[0] == '\0') {
+        return SBX_OK;
+    }
+
+    sbx_error_set(err, SBX_E_SESSION_LOST, "the session's sandbox was "
+                  "removed (%s); create the session again",
+                  strcmp(reason, SBX_LOST_MAX_AGE) == 0
+                  ? "it reached the maximum container age"
+                  : "its container was gone");
+
+    return SBX_ERR;
+}
+
+
 int
 sbx_session_acquire(sbx_ctx_t *ctx, const char *user, const char *session_id,
     int persist, sbx_session_rec_t *rec, int *created, sbx_error_t *err)
@@ -248,6 +280,10 @@ sbx_session_acquire(sbx_ctx_t *ctx, const char *user, const char *session_id,
         rc = sbx_store_touch(&ctx->store, user, session_id, now, &found,
                              err);
         rec->last_used_at = now;
+    }
+
+    if (rc == SBX_OK && !found) {
+        rc = sbx_session_not_lost(ctx, user, session_id, err);
     }
 
     if (rc == SBX_OK && !found) {
@@ -286,7 +322,9 @@ sbx_session_get(sbx_ctx_t *ctx, const char *user, const char *session_id,
     }
 
     if (!found) {
-        sbx_error_set(err, SBX_E_NOT_FOUND, "session not found");
+        if (sbx_session_not_lost(ctx, user, session_id, err) == SBX_OK) {
+            sbx_error_set(err, SBX_E_NOT_FOUND, "session not found");
+        }
         return SBX_ERR;
     }
 
@@ -338,6 +376,7 @@ sbx_session_delete(sbx_ctx_t *ctx, const char *user, const char *session_id,
     sbx_error_t *err)
 {
     sbx_session_rec_t  rec;
+    char               lost[SBX_LOST_REASON_MAX + 1];
     int                found, rc, removed;
 
     sbx_session_lock(user, session_id);
@@ -355,6 +394,12 @@ sbx_session_delete(sbx_ctx_t *ctx, const char *user, const char *session_id,
 
     if (rc == SBX_OK) {
         rc = sbx_session_delete_volume(ctx, user, session_id, &removed, err);
+    }
+
+    /* a session the cleanup loop removed is deleted for good */
+    if (rc == SBX_OK && !found) {
+        rc = sbx_store_take_lost(&ctx->store, user, session_id, lost, err);
+        removed |= lost[0] != '\0';
     }
 
     if (rc == SBX_OK && !found && !removed) {
@@ -383,6 +428,7 @@ sbx_session_lost(sbx_ctx_t *ctx, const char *user,
 {
     sbx_session_rec_t  cur;
     sbx_error_t        e;
+    char               reason[SBX_LOST_REASON_MAX + 1];
     int                found, same, removed;
 
     sbx_log_warn("session \"%s\": container %s is gone, dropping the "
@@ -406,10 +452,42 @@ sbx_session_lost(sbx_ctx_t *ctx, const char *user,
         if (removed && (same || !found)) {
             sbx_agent_forget(rec->container_name);
         }
+
+        /* the cleanup loop got there first: this answer tells the client */
+        if (!found) {
+            (void) sbx_store_take_lost(&ctx->store, user, rec->session_id,
+                                       reason, &e);
+        }
     }
 
     sbx_session_unlock(user, rec->session_id);
 
     sbx_error_set(err, SBX_E_SESSION_LOST,
                   "the session's sandbox is gone; create the session again");
+}
+
+
+int
+sbx_session_check(sbx_ctx_t *ctx, const char *user,
+    const sbx_session_rec_t *rec, sbx_error_t *err)
+{
+    long  pid;
+    int   agent;
+
+    if (sbx_docker_inspect_init(&ctx->docker, rec->container_id, &pid,
+                                &agent, err)
+        == SBX_OK)
+    {
+        if (pid != 0) {
+            return SBX_OK;
+        }
+
+        sbx_error_set(err, SBX_E_SESSION_LOST, "container is not running");
+    }
+
+    if (strcmp(err->code, SBX_E_SESSION_LOST) == 0) {
+        sbx_session_lost(ctx, user, rec, err);
+    }
+
+    return SBX_ERR;
 }

@@ -54,4 +54,14 @@ void sbx_session_lost(sbx_ctx_t *ctx, const char *user,
     const sbx_session_rec_t *rec, sbx_error_t *err);
 
 
+/*
+ * Whether the session's container still runs (one Docker inspect): a
+ * session that an operation would report without using its container
+ * (session.get, an existing session.create) is never a silent success.
+ * A container gone or stopped (dockerd restarted, say) is handled as
+ * sbx_session_lost() does: session_lost.  Docker down: docker_unavailable.
+ */
+int sbx_session_check(sbx_ctx_t *ctx, const char *user,
+    const sbx_session_rec_t *rec, sbx_error_t *err);
+
 #endif /* SBX_SESSION_H */

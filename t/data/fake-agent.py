@@ -8,6 +8,7 @@
 #
 #   garbage   answers with bytes that are not a frame
 #   lie       a well-formed frame whose lengths do not add up
+#   oom       a well-formed frame with an out-of-range oom_killed
 #   huge      a prefix announcing a header far over the bound
 #   hang      never answers
 #   close     closes the connection without answering
@@ -64,6 +65,11 @@ def serve(s):
                   b'stderr_len=0\0stdout_truncated=0\0stderr_truncated=0\0'
                   b'wall_us=1\0cpu_us=1\0max_rss_kb=1\0')
         s.sendall(frame(header, 5) + b'hello')
+    elif MODE == 'oom':
+        header = (b'status=ok\0exit_code=0\0timed_out=0\0stdout_len=0\0'
+                  b'stderr_len=0\0stdout_truncated=0\0stderr_truncated=0\0'
+                  b'wall_us=1\0cpu_us=1\0max_rss_kb=1\0oom_killed=2\0')
+        s.sendall(frame(header, 0))
     elif MODE == 'huge':
         s.sendall(b'SBXF' + bytes([1, 2, 0, 0])
                   + struct.pack('>II', 64 * 1024 * 1024, 0))

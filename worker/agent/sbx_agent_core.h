@@ -8,9 +8,10 @@
  * hands it to its op.  exec (sbx_agent_exec.c) checks the request
  * (sbx_agent_request.c), starts the command (sbx_agent_spawn.c), collects
  * its output, kills what is left at the timeout (sbx_agent_reap.c) and
- * answers.  The file operations (sbx_agent_files.c, sbx_agent_dir.c)
- * resolve their paths beneath /workspace (sbx_agent_path.c).  Private to
- * worker/agent/ (worker/sbx_agent.h is sandboxd's side of the channel).
+ * answers, saying whether the OOM killer struck (sbx_agent_oom.c).  The
+ * file operations (sbx_agent_files.c, sbx_agent_dir.c) resolve their
+ * paths beneath /workspace (sbx_agent_path.c).  Private to worker/agent/
+ * (worker/sbx_agent.h is sandboxd's side of the channel).
  */
 
 
@@ -172,6 +173,10 @@ int sbx_agent_spawn(const sbx_agent_req_t *req, sbx_agent_proc_t *proc,
 /* sbx_agent_reap.c */
 int sbx_agent_reap(sbx_agent_child_t *main);
 void sbx_agent_kill_all(sbx_agent_child_t *main);
+
+/* sbx_agent_oom.c: the container's OOM-kill counter */
+int64_t sbx_agent_oom_kills(void);
+int sbx_agent_oom_killed(int64_t before);
 
 /* sbx_agent_exec.c */
 int sbx_agent_exec(sbx_agent_frame_t *frame, sbx_agent_error_t *err);

@@ -7,7 +7,10 @@
  * to output_limit each, the rest read and dropped), kills everything at
  * the timeout and answers.  The command is over when its own process
  * exits: what its pipes hold then is read, and the background jobs it
- * left keep running without them.
+ * left keep running without them.  sandboxd sends nothing more on the
+ * connection once the request is in: when it becomes readable, sandboxd
+ * has gone (killed, restarted, or it gave up on the request), nobody is
+ * left to answer, and the command is killed at once as at its timeout.
  */
 
 
@@ -45,20 +48,24 @@ typedef struct {
     int                     in_fd;
     size_t                  in_off;
     int                     sig_fd;
+    int                     conn_fd;    /* to sandboxd */
+    int                     abandoned;  /* sandboxd left: no answer */
     int64_t                 start_us;
     int64_t                 deadline_us;
     int                     timed_out;
+    int64_t                 oom_before;  /* the OOM-kill counter, or -1 */
 } sbx_agent_run_t;
 
 
 static int sbx_agent_run(sbx_agent_run_t *run, const sbx_agent_req_t *req,
-    sbx_agent_error_t *err);
+    int conn_fd, sbx_agent_error_t *err);
 static void sbx_agent_run_wait(sbx_agent_run_t *run);
 static void sbx_agent_run_events(sbx_agent_run_t *run, struct pollfd *pfd,
     int n);
 static void sbx_agent_run_stdin(sbx_agent_run_t *run);
 static void sbx_agent_run_sigchld(sbx_agent_run_t *run);
 static void sbx_agent_run_timeout(sbx_agent_run_t *run);
+static void sbx_agent_run_abandon(sbx_agent_run_t *run);
 static ssize_t sbx_agent_stream_read(sbx_agent_stream_t *s, size_t max);
 static void sbx_agent_stream_drain(sbx_agent_stream_t *s);
 static void sbx_agent_respond(int fd, const sbx_agent_run_t *run);
@@ -75,12 +82,14 @@ sbx_agent_exec(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
     sbx_agent_run_t  run;
 
     if (sbx_agent_request_parse(&req, frame, err) != SBX_AGENT_OK
-        || sbx_agent_run(&run, &req, err) != SBX_AGENT_OK)
+        || sbx_agent_run(&run, &req, frame->fd, err) != SBX_AGENT_OK)
     {
         return SBX_AGENT_ERR;
     }
 
-    sbx_agent_respond(frame->fd, &run);
+    if (!run.abandoned) {
+        sbx_agent_respond(frame->fd, &run);
+    }
 
     return SBX_AGENT_OK;
 }
@@ -91,7 +100,7 @@ sbx_agent_exec(sbx_agent_frame_t *frame, sbx_agent_error_t *err)
  * did not start (err says why); once it started, run holds the result.
  */
 static int
-sbx_agent_run(sbx_agent_run_t *run, const sbx_agent_req_t *req,
+sbx_agent_run(sbx_agent_run_t *run, const sbx_agent_req_t *req, int conn_fd,
     sbx_agent_error_t *err)
 {
     int               i;
@@ -100,6 +109,7 @@ sbx_agent_run(sbx_agent_run_t *run, const sbx_agent_req_t *req,
 
     memset(run, 0, sizeof(*run));
     run->req = req;
+    run->conn_fd = conn_fd;
 
     for (i = 0; i < 2; i++) {
         run->out[i].fd = -1;
@@ -116,6 +126,8 @@ sbx_agent_run(sbx_agent_run_t *run, const sbx_agent_req_t *req,
                             strerror(errno));
         return SBX_AGENT_ERR;
     }
+
+    run->oom_before = sbx_agent_oom_kills();
 
     if (sbx_agent_spawn(req, &proc, err) != SBX_AGENT_OK) {
         return SBX_AGENT_ERR;
@@ -148,7 +160,7 @@ sbx_agent_run_wait(sbx_agent_run_t *run)
 {
     int            i, n;
     int64_t        now;
-    struct pollfd  pfd[4];
+    struct pollfd  pfd[5];
 
     for ( ;; ) {
         now = sbx_agent_now_us();
@@ -172,6 +184,9 @@ sbx_agent_run_wait(sbx_agent_run_t *run)
             pfd[n++].events = POLLOUT;
         }
 
+        pfd[n].fd = run->conn_fd;
+        pfd[n++].events = POLLIN;
+
         pfd[n].fd = run->sig_fd;
         pfd[n++].events = POLLIN;
 
@@ -183,7 +198,7 @@ sbx_agent_run_wait(sbx_agent_run_t *run)
 
         sbx_agent_run_events(run, pfd, n);
 
-        if (run->child.exited) {
+        if (run->child.exited || run->abandoned) {
             return;
         }
     }
@@ -204,6 +219,11 @@ sbx_agent_run_events(sbx_agent_run_t *run, struct pollfd *pfd, int n)
         if (pfd[i].fd == run->sig_fd) {
             sbx_agent_run_sigchld(run);
             continue;
+        }
+
+        if (pfd[i].fd == run->conn_fd) {
+            sbx_agent_run_abandon(run);
+            return;
         }
 
         if (pfd[i].fd == run->in_fd) {
@@ -276,6 +296,23 @@ sbx_agent_run_timeout(sbx_agent_run_t *run)
     run->timed_out = 1;
 
     sbx_agent_kill_all(&run->child);
+}
+
+
+/*
+ * sandboxd closed the connection (or broke the protocol by writing more):
+ * whatever the command started is killed, and no answer is written.
+ */
+static void
+sbx_agent_run_abandon(sbx_agent_run_t *run)
+{
+    run->abandoned = 1;
+
+    (void) sbx_agent_reap(&run->child);
+
+    if (!run->child.exited) {
+        sbx_agent_kill_all(&run->child);
+    }
 }
 
 
@@ -369,7 +406,7 @@ sbx_agent_stream_drain(sbx_agent_stream_t *s)
 static void
 sbx_agent_respond(int fd, const sbx_agent_run_t *run)
 {
-    int                   status;
+    int                   status, oom;
     int64_t               end_us;
     struct iovec          body[2];
     sbx_kv_buf_t          h;
@@ -404,6 +441,12 @@ sbx_agent_respond(int fd, const sbx_agent_run_t *run)
                       + (uint64_t) (ru->ru_utime.tv_usec
                                     + ru->ru_stime.tv_usec));
     sbx_kv_add_number(&h, "max_rss_kb", (uint64_t) ru->ru_maxrss);
+
+    /* left out when no cgroup file tells */
+    oom = sbx_agent_oom_killed(run->oom_before);
+    if (oom >= 0) {
+        sbx_kv_add_number(&h, "oom_killed", (uint64_t) oom);
+    }
 
     if (h.failed) {
         return;

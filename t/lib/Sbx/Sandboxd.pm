@@ -10,6 +10,10 @@ package Sbx::Sandboxd;
 #     my $sd = Sbx::Sandboxd->new(instance => 't045');
 #     $sd->start(SANDBOXD_AGENT => 'off');   # nginx: sandbox_pass unix:$sd->{socket}
 #     $sd->stop;                             # 2 tests: clean exit, clean log
+#
+# For fault tests: $sd->signal('STOP'), $sd->wait_exit($seconds) (its exit
+# status, once it has exited), and new(..., conf => $file) for a
+# configuration file of the test's own (SIGHUP reads it again).
 
 use strict;
 use warnings;
@@ -36,6 +40,7 @@ sub new {
         audit => "$tmp/audit.log",
         # agent_dir may not sit below a directory others may write (/tmp)
         agent_dir => "$ENV{SBX_AGENT_DIR}-$opt{instance}",
+        conf => $opt{conf} // $ENV{SBX_SANDBOXD_CONF},
         pid => undef,
     }, $class;
 }
@@ -44,7 +49,7 @@ sub new {
 sub start {
     my ($self, %env) = @_;
     my $bin = $ENV{SBX_SANDBOXD};
-    my $conf = $ENV{SBX_SANDBOXD_CONF};
+    my $conf = $self->{conf};
 
     my @cmd = ($self->valgrind, $bin, '-c', $conf);
 
@@ -69,7 +74,7 @@ sub start {
         open STDOUT, '>>', $self->{log} or die $!;
         open STDERR, '>&', \*STDOUT or die $!;
         exec { $cmd[0] } @cmd;
-        exit 127;
+        POSIX::_exit(127);    # not exit: the END blocks are the parent's
     }
 
     # ready once the socket has its mode (set after bind(): nginx's
@@ -120,6 +125,32 @@ sub stop {
                  // '';
         like($vg, qr/ERROR SUMMARY: 0 errors/, '  valgrind: no error')
             or diag($vg);
+    }
+}
+
+
+sub signal {
+    my ($self, $sig) = @_;
+
+    return $self->{pid} ? kill($sig, $self->{pid}) : 0;
+}
+
+
+# Waits up to $secs for it to exit: its wait status ($?), or undef when it
+# still runs.
+sub wait_exit {
+    my ($self, $secs) = @_;
+    my $until = Time::HiRes::time() + $secs;
+
+    return undef unless $self->{pid};
+
+    while (1) {
+        if (waitpid($self->{pid}, WNOHANG) == $self->{pid}) {
+            $self->{pid} = undef;
+            return $?;
+        }
+        return undef if Time::HiRes::time() >= $until;
+        sleep 0.02;
     }
 }
 
