@@ -237,6 +237,28 @@ is(quota('t')->{sessions}{live}, 0, '  nor counted');
 leak_check(instance => 't058t', sessions => sessions_of('t'),
            name => 'after expiry');
 
+# a container removed behind sandboxd's back: the loop drops its record
+my $g1 = "$base-g1";
+is(api('POST', '/t/sessions', { session_id => $g1 })->{status}, 201,
+   'a session whose container goes');
+is(docker_api('DELETE', '/containers/' . container_name('t058t', 'alice', $g1)
+                        . '?force=true')->{status}, 204,
+   '  removed by hand');
+my $live = 1;
+for (1 .. 100) {
+    $live = quota('t')->{sessions}{live};
+    last unless $live;
+    sleep 0.1;
+}
+is($live, 0, 'the cleanup loop drops its record');
+$r = api('GET', "/t/sessions/$g1");
+is($r->{status}, 410, '  the next call answers 410');
+is($r->{json}{error}{code}, 'session_lost', '  session_lost');
+is(api('GET', "/t/sessions/$g1")->{status}, 404, '  once');
+
+leak_check(instance => 't058t', sessions => sessions_of('t'),
+           name => 'after the lost session');
+
 # --------------------------------------------------------- --cleanup-once
 
 {

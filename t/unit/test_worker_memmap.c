@@ -229,6 +229,69 @@ test_many_users(void)
 }
 
 
+static int
+count_record(void *data, const char *user, const char *session_id)
+{
+    char  *seen = data;
+
+    strcat(seen, user);
+    strcat(seen, "/");
+    strcat(seen, session_id);
+    strcat(seen, " ");
+
+    return strcmp(session_id, "stop") == 0 ? SBX_ERR : SBX_OK;
+}
+
+
+static void
+test_values_and_walk(void)
+{
+    sbx_memmap_t       *m;
+    sbx_session_rec_t   r;
+    char                value[SBX_MEMMAP_VALUE_MAX + 1], seen[256];
+    int64_t             n;
+
+    m = sbx_memmap_create();
+
+    ok(sbx_memmap_set(m, "alice", SBX_MEMMAP_LOST, "s1", "max_age", 7, 100,
+                      0) == SBX_OK, "a member with a value");
+    ok(sbx_memmap_read(m, "alice", SBX_MEMMAP_LOST, "s1", 0, 99, value, &n)
+       == 1 && strcmp(value, "max_age") == 0 && n == 7, "read it");
+    ok(sbx_memmap_read(m, "alice", SBX_MEMMAP_LOST, "s1", 1, 99, value, &n)
+       == 1, "take it");
+    ok(sbx_memmap_read(m, "alice", SBX_MEMMAP_LOST, "s1", 0, 99, value, &n)
+       == 0, "  then it is gone");
+    sbx_memmap_set(m, "", SBX_MEMMAP_VOLUMES, "v", "2026", 5, 100, 0);
+    ok(sbx_memmap_read(m, "", SBX_MEMMAP_VOLUMES, "v", 0, 100, value, &n)
+       == 0, "a value lapses at its deadline");
+    ok(sbx_memmap_set(m, "alice", SBX_MEMMAP_LOST, "s1",
+                      "0123456789012345678901234567890123456789"
+                      "0123456789012345678901234567890123456789", 0, 100, 0)
+       == SBX_ERR, "a value too long is refused");
+
+    r = rec_of("a", 1);
+    sbx_memmap_put(m, "alice", &r, 1000, 0);
+    r = rec_of("old", 1);
+    sbx_memmap_put(m, "alice", &r, 10, 0);
+    r = rec_of("b", 1);
+    sbx_memmap_put(m, "bob", &r, 1000, 0);
+
+    seen[0] = '\0';
+    ok(sbx_memmap_each_record(m, 10, count_record, seen) == SBX_OK
+       && strlen(seen) == strlen("alice/a bob/b ")
+       && strstr(seen, "alice/a ") != NULL && strstr(seen, "bob/b ") != NULL,
+       "the walk sees every live record");
+
+    r = rec_of("stop", 1);
+    sbx_memmap_put(m, "carol", &r, 1000, 0);
+    seen[0] = '\0';
+    ok(sbx_memmap_each_record(m, 10, count_record, seen) == SBX_ERR,
+       "a handler's error stops it and is returned");
+
+    sbx_memmap_destroy(m);
+}
+
+
 int
 main(void)
 {
@@ -236,6 +299,7 @@ main(void)
     test_list();
     test_quota_sets();
     test_many_users();
+    test_values_and_walk();
 
     return done_testing();
 }
