@@ -73,8 +73,8 @@ sub start {
         # its log and any sanitizer report, checked by stop()
         open STDOUT, '>>', $self->{log} or die $!;
         open STDERR, '>&', \*STDOUT or die $!;
-        exec { $cmd[0] } @cmd;
-        POSIX::_exit(127);    # not exit: the END blocks are the parent's
+        # _exit, not exit, when exec fails: the END blocks are the parent's
+        exec { $cmd[0] } @cmd or POSIX::_exit(127);
     }
 
     # ready once the socket has its mode (set after bind(): nginx's
