@@ -290,7 +290,8 @@ ngx_http_sandbox_render_health(ngx_http_request_t *r,
 
 /*
  * 200 when sandboxd, Docker and Redis all answer; 503 naming the first
- * that does not otherwise.
+ * that does not otherwise.  "store" says where sandboxd keeps the
+ * sessions: "redis", or "memory" (no Redis, so no redis check).
  */
 
 ngx_int_t
@@ -300,10 +301,15 @@ ngx_http_sandbox_render_ready(ngx_http_request_t *r,
     u_char       message[256] = "sandboxd is not ready";
     cJSON       *json, *checks, *sandboxd, *failed, *from, *error;
     ngx_int_t    rc;
-    ngx_uint_t   ready;
-    const char  *detail;
+    ngx_uint_t   ready, memory;
+    const char  *detail, *store;
 
     from = cJSON_GetObjectItemCaseSensitive(result, "checks");
+
+    /* "memory": no Redis, so no redis check; absent from older workers */
+    store = cJSON_GetStringValue(
+                cJSON_GetObjectItemCaseSensitive(result, "store"));
+    memory = store != NULL && ngx_strcmp(store, "memory") == 0;
 
     if (!cJSON_IsObject(from)
         || !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(result, "ready")))
@@ -320,11 +326,21 @@ ngx_http_sandbox_render_ready(ngx_http_request_t *r,
         || cJSON_AddBoolToObject(sandboxd, "ok", 1) == NULL
         || ngx_http_sandbox_add_ready_check(checks, from, "docker", &failed)
            != NGX_OK
-        || ngx_http_sandbox_add_ready_check(checks, from, "redis", &failed)
-           != NGX_OK)
+        || (!memory
+            && ngx_http_sandbox_add_ready_check(checks, from, "redis",
+                                                &failed)
+               != NGX_OK))
     {
         cJSON_Delete(json);
         return ngx_http_sandbox_invalid(r, "a malformed ready check");
+    }
+
+    if (store != NULL
+        && (ngx_strcmp(store, "redis") == 0 || memory)
+        && cJSON_AddStringToObject(json, "store", store) == NULL)
+    {
+        cJSON_Delete(json);
+        return NGX_ERROR;
     }
 
     ready = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "ready"))

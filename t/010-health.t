@@ -31,12 +31,13 @@ Content-Type: application/json
 --- no_error_log
 [error]
 
-=== TEST 2: ready reports sandboxd, Docker and Redis
+=== TEST 2: ready reports sandboxd, Docker and Redis, and the store
 --- request
 GET /ready
 --- error_code: 200
 --- json
 .status == "ready"
+.store == "redis"
 .checks.sandboxd.ok == true
 .checks.docker.ok == true
 .checks.redis.ok == true

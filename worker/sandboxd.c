@@ -29,7 +29,9 @@
 #include "sbx_config.h"
 #include "sbx_confgen.h"
 #include "sbx_log.h"
+#include "sbx_rebuild.h"
 #include "sbx_server.h"
+#include "sbx_store_mem.h"
 
 
 typedef struct {
@@ -163,6 +165,14 @@ sbx_cleanup_once(const sbx_config_t *conf)
     sbx_ctx_t  ctx;
     int        n;
 
+    /* another process's memory holds no record: all would look orphaned */
+    if (conf->redis_host[0] == '\0') {
+        sbx_log_error("--cleanup-once needs Redis: with no redis_host the "
+                      "sessions live in the running sandboxd, whose "
+                      "cleanup loop (cleanup_interval) reaps them");
+        return 1;
+    }
+
     ctx.conf = conf;
     sbx_docker_init(&ctx.docker, conf);
     sbx_store_init(&ctx.store, conf);
@@ -202,6 +212,33 @@ sbx_raise_nofile(void)
 }
 
 
+/*
+ * Says where the sessions are kept; in memory, rebuilds them from Docker's
+ * labels before the first request (a failure is retried on later use).
+ */
+static void
+sbx_store_start(const sbx_config_t *conf)
+{
+    sbx_error_t  err;
+
+    if (conf->redis_host[0] == '/') {
+        sbx_log_info("store: redis at %s", conf->redis_host);
+        return;
+    }
+
+    if (conf->redis_host[0] != '\0') {
+        sbx_log_info("store: redis at %s:%llu", conf->redis_host,
+                     (unsigned long long) conf->redis_port);
+        return;
+    }
+
+    sbx_log_info("store: memory (no redis_host): sessions are kept by this "
+                 "sandboxd alone");
+
+    (void) sbx_rebuild_sessions(conf, &err);
+}
+
+
 static int
 sbx_serve(const sbx_config_t *conf, const char *path)
 {
@@ -238,6 +275,8 @@ sbx_serve(const sbx_config_t *conf, const char *path)
         return 1;
     }
 
+    sbx_store_start(conf);
+
     if (sbx_cleanup_start(conf) != SBX_OK) {
         sbx_log_error("cannot start the cleanup thread");
         return 1;
@@ -271,6 +310,7 @@ sbx_serve(const sbx_config_t *conf, const char *path)
     }
 
     sbx_agent_stop();
+    sbx_store_mem_free();
     sbx_confgen_free();
 
     sbx_log_info("sandboxd stopped");

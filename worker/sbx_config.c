@@ -53,8 +53,9 @@ static const sbx_conf_key_t  sbx_conf_keys[] = {
     { "instance", NULL, SBX_CONF_STR, SBX_OFF(instance), "default", 0, 0 },
     { "docker_host", "DOCKER_HOST", SBX_CONF_STR, SBX_OFF(docker_host),
       "unix:///var/run/docker.sock", 0, 0 },
-    { "redis_host", "REDIS_HOST", SBX_CONF_STR, SBX_OFF(redis_host),
-      "127.0.0.1", 0, 0 },
+    /* empty: no Redis, the sessions are kept in memory (one sandboxd) */
+    { "redis_host", "REDIS_HOST", SBX_CONF_STR, SBX_OFF(redis_host), "",
+      0, 0 },
     { "redis_port", "REDIS_PORT", SBX_CONF_UINT, SBX_OFF(redis_port),
       "6379", 1, 65535 },
     { "redis_password", "REDIS_PASSWORD", SBX_CONF_STR,
@@ -445,9 +446,8 @@ sbx_config_derive(sbx_config_t *conf, char *err, size_t errlen)
         return SBX_ERR;
     }
 
-    if (conf->container_image[0] == '\0' || conf->redis_host[0] == '\0') {
-        snprintf(err, errlen, "\"container_image\" and \"redis_host\" "
-                 "must not be empty");
+    if (conf->container_image[0] == '\0') {
+        snprintf(err, errlen, "\"container_image\" must not be empty");
         return SBX_ERR;
     }
 

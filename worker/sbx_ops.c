@@ -246,7 +246,17 @@ sbx_op_ready(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     rok = sbx_store_ping(&ctx->store, SBX_READY_MS, &rerr) == SBX_OK;
 
     cJSON_AddBoolToObject(req->result, "ready", dok && rok);
+    cJSON_AddStringToObject(req->result, "store",
+                            ctx->store.memory ? "memory" : "redis");
     checks = cJSON_AddObjectToObject(req->result, "checks");
+
+    /* in memory, the store is not ready until Docker gave the sessions */
+    if (ctx->store.memory) {
+        sbx_ops_check(checks, "docker", dok && rok,
+                      dok ? rerr.msg : derr.msg);
+        return SBX_OK;
+    }
+
     sbx_ops_check(checks, "docker", dok, derr.msg);
     sbx_ops_check(checks, "redis", rok, rerr.msg);
 

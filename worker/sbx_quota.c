@@ -10,6 +10,7 @@
 
 #include "sbx_log.h"
 #include "sbx_quota.h"
+#include "sbx_store_mem.h"
 
 
 /* how long a reserved session place waits for its container and record */
@@ -52,6 +53,84 @@ static const char  sbx_quota_usage_lua[] =
 
 
 /*
+ * The memory store (no redis_host) keeps the same sets in this process,
+ * with the same answers and deadlines (sbx_memmap.c).
+ */
+static sbx_memmap_set_e
+sbx_quota_mem_set(const char *what)
+{
+    return strcmp(what, "live") == 0 ? SBX_MEMMAP_LIVE : SBX_MEMMAP_EXECS;
+}
+
+
+static int
+sbx_quota_mem_take(const char *user, const char *what, const char *member,
+    uint64_t max, long long hold_ms, long long *n, sbx_error_t *err)
+{
+    sbx_memmap_t  *m;
+
+    m = sbx_store_mem_map();
+
+    if (m == NULL
+        || sbx_memmap_take(m, user, sbx_quota_mem_set(what), member, max,
+                           hold_ms, sbx_time_mono_ms(), n)
+           != SBX_OK)
+    {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+/* A new deadline (hold_ms >= 0) for member, or its removal (-1). */
+static void
+sbx_quota_mem_member(const char *user, const char *what, const char *member,
+    long long hold_ms)
+{
+    sbx_memmap_t  *m;
+
+    m = sbx_store_mem_map();
+
+    if (m == NULL) {
+        return;
+    }
+
+    if (hold_ms < 0) {
+        sbx_memmap_drop(m, user, sbx_quota_mem_set(what), member);
+
+    } else {
+        sbx_memmap_renew(m, user, sbx_quota_mem_set(what), member, hold_ms,
+                         sbx_time_mono_ms());
+    }
+}
+
+
+static int
+sbx_quota_mem_usage(sbx_ctx_t *ctx, const char *user, long long *sessions,
+    long long *execs, sbx_error_t *err)
+{
+    sbx_memmap_t  *m;
+    int64_t        now;
+
+    m = sbx_store_mem_map();
+    if (m == NULL) {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    now = sbx_time_mono_ms();
+
+    *sessions = sbx_memmap_count(m, user, SBX_MEMMAP_LIVE, now);
+    *execs = ctx->conf->max_concurrent_execs_per_user == 0
+             ? -1 : sbx_memmap_count(m, user, SBX_MEMMAP_EXECS, now);
+
+    return SBX_OK;
+}
+
+
+/*
  * Runs sbx_quota_take_lua over the user's set "what"; *n gets its answer.
  */
 static int
@@ -62,6 +141,10 @@ sbx_quota_take(sbx_ctx_t *ctx, const char *user, const char *what,
     char         smax[32], shold[32];
     const char  *argv[4];
     redisReply  *r;
+
+    if (ctx->store.memory) {
+        return sbx_quota_mem_take(user, what, member, max, hold_ms, n, err);
+    }
 
     argv[0] = sbx_store_user_key(&ctx->store, user, what);
     if (argv[0] == NULL) {
@@ -134,6 +217,11 @@ sbx_quota_drop(sbx_ctx_t *ctx, const char *user, const char *what,
     const char *member)
 {
     static const char  lua[] = "return redis.call('ZREM', KEYS[1], ARGV[1])";
+
+    if (ctx->store.memory) {
+        sbx_quota_mem_member(user, what, member, -1);
+        return;
+    }
 
     sbx_quota_member(ctx, user, what, lua, member, NULL);
 }
@@ -236,7 +324,11 @@ sbx_quota_exec_renew(sbx_ctx_t *ctx, const char *user, const char *slot,
 {
     char  hold[32];
 
-    if (slot[0] != '\0') {
+    if (slot[0] != '\0' && ctx->store.memory) {
+        sbx_quota_mem_member(user, "execs", slot,
+                             (long long) timeout_ms + SBX_QUOTA_EXEC_GRACE_MS);
+
+    } else if (slot[0] != '\0') {
         snprintf(hold, sizeof(hold), "%lld",
                  (long long) timeout_ms + SBX_QUOTA_EXEC_GRACE_MS);
         sbx_quota_member(ctx, user, "execs", sbx_quota_renew_lua, slot, hold);
@@ -260,6 +352,10 @@ sbx_quota_usage(sbx_ctx_t *ctx, const char *user, long long *sessions,
     const char  *keys[2];
     redisReply  *r;
     int          rc;
+
+    if (ctx->store.memory) {
+        return sbx_quota_mem_usage(ctx, user, sessions, execs, err);
+    }
 
     keys[0] = sbx_store_user_key(&ctx->store, user, "live");
     keys[1] = sbx_store_user_key(&ctx->store, user, "execs");

@@ -16,6 +16,10 @@
  *       mid-exec lapses on its own
  *
  * Members past their score are pruned by the same scripts.
+ *
+ * With the memory store (no redis_host) the same two sets are kept in
+ * this process (sbx_memmap.c), with the same answers and deadlines, and
+ * count this sandboxd's sessions and executions only.
  */
 
 

@@ -12,6 +12,7 @@
 
 #include "sbx_log.h"
 #include "sbx_store.h"
+#include "sbx_store_mem.h"
 
 
 #define SBX_STORE_CONNECT_MS  2000
@@ -77,6 +78,7 @@ sbx_store_init(sbx_store_t *st, const sbx_config_t *conf)
 {
     st->conf = conf;
     st->redis = NULL;
+    st->memory = conf->redis_host[0] == '\0';
 }
 
 
@@ -321,6 +323,10 @@ sbx_store_ping(sbx_store_t *st, long timeout_ms, sbx_error_t *err)
     redisReply           *r;
     int                   rc;
 
+    if (st->memory) {
+        return sbx_store_mem_ping(st, err);
+    }
+
     if (sbx_store_connect(st, err) != SBX_OK) {
         return SBX_ERR;
     }
@@ -455,6 +461,10 @@ sbx_store_get(sbx_store_t *st, const char *user, const char *session_id,
 {
     redisReply  *r;
 
+    if (st->memory) {
+        return sbx_store_mem_get(st, user, session_id, rec, found, err);
+    }
+
     r = sbx_store_on_record(st, "HGETALL", user, session_id, err);
     if (r == NULL) {
         return SBX_ERR;
@@ -474,6 +484,10 @@ sbx_store_exists(sbx_store_t *st, const char *user, const char *session_id,
     redisReply  *r;
 
     long long    n;
+
+    if (st->memory) {
+        return sbx_store_mem_exists(st, user, session_id, exists, err);
+    }
 
     r = sbx_store_on_record(st, "EXISTS", user, session_id, err);
 
@@ -557,6 +571,10 @@ sbx_store_put(sbx_store_t *st, const char *user,
     const char  *argv[6];
     long long    res;
 
+    if (st->memory) {
+        return sbx_store_mem_put(st, user, rec, err);
+    }
+
     snprintf(created, sizeof(created), "%" PRId64, rec->created_at);
     snprintf(used, sizeof(used), "%" PRId64, rec->last_used_at);
     snprintf(ttl, sizeof(ttl), "%" PRIu64, st->conf->session_ttl);
@@ -580,6 +598,10 @@ sbx_store_touch(sbx_store_t *st, const char *user, const char *session_id,
     char         used[32], ttl[32];
     const char  *argv[3];
     long long    res;
+
+    if (st->memory) {
+        return sbx_store_mem_touch(st, user, session_id, now, found, err);
+    }
 
     snprintf(used, sizeof(used), "%" PRId64, now);
     snprintf(ttl, sizeof(ttl), "%" PRIu64, st->conf->session_ttl);
@@ -607,6 +629,10 @@ sbx_store_delete(sbx_store_t *st, const char *user, const char *session_id,
 {
     const char  *argv[1];
     long long    res;
+
+    if (st->memory) {
+        return sbx_store_mem_delete(st, user, session_id, err);
+    }
 
     argv[0] = session_id;
 
@@ -693,6 +719,10 @@ sbx_store_list(sbx_store_t *st, const char *user, sbx_session_rec_t **recs,
     sbx_session_rec_t *out;
     const char        *argv[4];
     size_t             lens[4];
+
+    if (st->memory) {
+        return sbx_store_mem_list(st, user, recs, n, err);
+    }
 
     *recs = NULL;
     *n = 0;

@@ -14,6 +14,9 @@
  *                                                      clock), for quotas
  *
  * Every failure is store_unavailable.
+ *
+ * With no redis_host the same functions keep the sessions in this process
+ * instead (sbx_store_mem.c): a single sandboxd needs no Redis.
  */
 
 
@@ -61,6 +64,7 @@ typedef struct {
 typedef struct {
     const sbx_config_t  *conf;
     redisContext        *redis;
+    int                  memory;     /* no redis_host: sbx_store_mem.c */
 } sbx_store_t;
 
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sbx_store_gc.h"
+#include "sbx_store_gc_mem.h"
 
 
 #define SBX_STORE_SCAN_COUNT  "200"
@@ -194,6 +195,10 @@ sbx_store_scan_records(sbx_store_t *st, sbx_store_record_pt handler,
     size_t       skip;
     int          rc;
 
+    if (st->memory) {
+        return sbx_store_gc_mem_scan(st, handler, data, err);
+    }
+
     pattern = sbx_store_gc_pattern(st->conf->redis_prefix);
     if (pattern == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
@@ -248,6 +253,11 @@ sbx_store_drop_lost(sbx_store_t *st, const char *user,
     long long    res;
     int          rc;
 
+    if (st->memory) {
+        return sbx_store_gc_mem_drop_lost(st, user, session_id, container_id,
+                                          reason, dropped, err);
+    }
+
     rec = sbx_store_gc_key(st, "session", user, session_id);
     lost = sbx_store_gc_key(st, "lost", user, session_id);
     idx = sbx_store_user_key(st, user, "sessions");
@@ -295,6 +305,11 @@ sbx_store_take_lost(sbx_store_t *st, const char *user,
     const char  *argv[1];
     char        *key;
 
+    if (st->memory) {
+        return sbx_store_gc_mem_take_lost(st, user, session_id, reason,
+                                          err);
+    }
+
     reason[0] = '\0';
 
     key = sbx_store_gc_key(st, "lost", user, session_id);
@@ -330,6 +345,11 @@ sbx_store_volume_idle(sbx_store_t *st, const char *volume,
     long long    res;
     int          rc;
 
+    if (st->memory) {
+        return sbx_store_gc_mem_volume_idle(st, volume, created, now, since,
+                                            err);
+    }
+
     if (asprintf(&key, "%svolume-idle:%s", st->conf->redis_prefix, volume)
         < 0)
     {
@@ -364,6 +384,10 @@ sbx_store_volume_used(sbx_store_t *st, const char *volume, sbx_error_t *err)
     const char  *argv[1];
     long long    res;
     int          rc;
+
+    if (st->memory) {
+        return sbx_store_gc_mem_volume_used(st, volume, err);
+    }
 
     if (asprintf(&key, "%svolume-idle:%s", st->conf->redis_prefix, volume)
         < 0)

@@ -12,6 +12,13 @@ package Sbx::Leaks;
 # key prefix; default "<instance>:", as Sbx::Sandboxd sets it), redis_port
 # (default $SBX_REDIS_PORT), name (a prefix for the test names), wait (s:
 # containers being removed may take this long to go; default 0).
+#
+# A sandboxd with the memory store (no redis_host) has no records to read:
+# sessions => sub { ... } returns its live sessions as [user, session_id]
+# pairs (from GET /sessions of each user), the containers are compared
+# with those, and the last test checks that it wrote nothing to Redis.
+#
+#     leak_check(instance => 't058', sessions => \&all_sessions);
 
 use strict;
 use warnings;
@@ -56,6 +63,9 @@ sub record_key {
 
 sub leak_check {
     my (%opt) = @_;
+
+    return leak_check_memory(%opt) if $opt{sessions};
+
     my $instance = $opt{instance} // die "leak_check: no instance\n";
     my $prefix = $opt{prefix} // "$instance:";
     my $port = $opt{redis_port} // $ENV{SBX_REDIS_PORT};
@@ -94,7 +104,67 @@ sub leak_check {
         or diag("records without a container: @lost");
 
     # 2. nothing but the agent runs in a container
+    stray_check($instance, $name);
+
+    # 3. every key of the instance expires
+    my @forever;
+    for my $key (grep { length } redis_cmd($port, '--scan', '--pattern',
+                                           "${prefix}*")) {
+        my ($ttl) = redis_cmd($port, 'PTTL', $key);
+        push @forever, $key if defined $ttl && $ttl == -1;
+    }
+    ok(!@forever, "${name}every Redis key of $instance has a TTL")
+        or diag("keys without TTL: @forever");
+}
+
+
+sub key_of_container {
+    my ($c) = @_;
+    my $l = $c->{Labels} // {};
+    return ($l->{'io.ngx-sandbox.user'} // '') . "\0"
+           . ($l->{'io.ngx-sandbox.session'} // '');
+}
+
+
+# The memory store: Docker's containers against the sessions sandboxd lists.
+sub leak_check_memory {
+    my (%opt) = @_;
+    my $instance = $opt{instance};
+    my $prefix = $opt{prefix} // "$instance:";
+    my $port = $opt{redis_port} // $ENV{SBX_REDIS_PORT};
+    my $name = defined $opt{name} ? "$opt{name}: " : '';
+    my $deadline = time + ($opt{wait} // 0);
+    my (@orphans, @lost);
+
+    while (1) {
+        my %live = map { ("$_->[0]\0$_->[1]" => 1) } $opt{sessions}->();
+        my %held = map { (key_of_container($_) => $_->{Names}[0]) }
+                       instance_containers($instance);
+        @orphans = map { "$held{$_} (no session)" }
+                       grep { !$live{$_} } sort keys %held;
+        @lost = map { s/\0/\//r } grep { !$held{$_} } sort keys %live;
+        last if (!@orphans && !@lost) || time >= $deadline;
+        sleep 0.5;
+    }
+
+    ok(!@orphans, "${name}every $instance container has a session")
+        or diag("orphans: @orphans");
+    ok(!@lost, "${name}every session has its container")
+        or diag("sessions without a container: @lost");
+
+    stray_check($instance, $name);
+
+    my @keys = grep { length } redis_cmd($port, '--scan', '--pattern',
+                                         "${prefix}*");
+    ok(!@keys, "${name}$instance wrote nothing to Redis")
+        or diag("keys: @keys");
+}
+
+
+sub stray_check {
+    my ($instance, $name) = @_;
     my @stray;
+
     for my $c (instance_containers($instance)) {
         next unless ($c->{State} // '') eq 'running';
         my $top = docker_api('GET', "/containers/$c->{Id}/top?ps_args=-eo%20pid,args");
@@ -109,16 +179,6 @@ sub leak_check {
     }
     ok(!@stray, "${name}no stray process in $instance containers")
         or diag("stray: @stray");
-
-    # 3. every key of the instance expires
-    my @forever;
-    for my $key (grep { length } redis_cmd($port, '--scan', '--pattern',
-                                           "${prefix}*")) {
-        my ($ttl) = redis_cmd($port, 'PTTL', $key);
-        push @forever, $key if defined $ttl && $ttl == -1;
-    }
-    ok(!@forever, "${name}every Redis key of $instance has a TTL")
-        or diag("keys without TTL: @forever");
 }
 
 
