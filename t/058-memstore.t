@@ -112,6 +112,12 @@ is($r->{json}{store}, 'memory', '  still naming the store');
 ok(!$r->{json}{checks}{docker}{ok}, '  the Docker check fails');
 is($r->{json}{error}{code}, 'not_ready', '  not_ready');
 
+# no answer from a view that is not Docker's yet: an empty list would lie
+$r = api('GET', '/d/sessions');
+is($r->{status}, 503, 'without Docker, before the rebuild: the list is 503');
+is($r->{json}{error}{code}, 'store_unavailable', '  store_unavailable');
+is(api('GET', '/d/quota')->{status}, 503, '  so is /quota');
+
 # --------------------------------------------------------------- sessions
 
 my ($s1, $s2, $s3) = map { "$base-$_" } 1 .. 3;

@@ -327,6 +327,9 @@ main(int argc, char **argv)
     char                 err[1024];
     int                  rc;
 
+    /* a SIGHUP before the handlers are in place must not end sandboxd */
+    signal(SIGHUP, SIG_IGN);
+
     if (sbx_parse_args(argc, argv, &args) != SBX_OK) {
         return 1;
     }

@@ -77,8 +77,11 @@ sbx_cleanup_volume_remove(sbx_ctx_t *ctx, const char *user,
         rc = 0;
 
     } else {
-        sbx_log_info("cleanup: removed volume %s of session \"%s\" (unused "
-                     "for cleanup_volume_max_idle)", volume, sid);
+        if (removed) {
+            sbx_log_info("cleanup: removed volume %s of session \"%s\" "
+                         "(unused for cleanup_volume_max_idle)", volume, sid);
+        }
+
         (void) sbx_store_volume_used(&ctx->store, volume, &err);
         rc = removed;
     }

@@ -409,11 +409,13 @@ static int
 sbx_memmap_put_locked(sbx_memmap_user_t *u, const sbx_session_rec_t *rec,
     int64_t deadline)
 {
-    sbx_memmap_record_t  *r;
+    int                   added;
+    sbx_memmap_record_t  *r, old;
 
     r = sbx_memmap_find_record(u, rec->session_id);
+    added = (r == NULL);
 
-    if (r == NULL) {
+    if (added) {
         if (sbx_memmap_room((void **) &u->recs, u->nrecs, &u->caprecs,
                             sizeof(*r))
             != SBX_OK)
@@ -422,6 +424,9 @@ sbx_memmap_put_locked(sbx_memmap_user_t *u, const sbx_session_rec_t *rec,
         }
 
         r = &u->recs[u->nrecs++];
+
+    } else {
+        old = *r;
     }
 
     r->rec = *rec;
@@ -430,8 +435,14 @@ sbx_memmap_put_locked(sbx_memmap_user_t *u, const sbx_session_rec_t *rec,
     if (sbx_memmap_score(u, SBX_MEMMAP_LIVE, rec->session_id, deadline, 1)
         != SBX_OK)
     {
-        /* no record without its place in the quota */
-        *r = u->recs[--u->nrecs];
+        /* no record without its place in the quota; a replaced one stays */
+        if (added) {
+            *r = u->recs[--u->nrecs];
+
+        } else {
+            *r = old;
+        }
+
         return SBX_ERR;
     }
 

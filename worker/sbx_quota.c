@@ -64,17 +64,20 @@ sbx_quota_mem_set(const char *what)
 
 
 static int
-sbx_quota_mem_take(const char *user, const char *what, const char *member,
-    uint64_t max, long long hold_ms, long long *n, sbx_error_t *err)
+sbx_quota_mem_take(sbx_ctx_t *ctx, const char *user, const char *what,
+    const char *member, uint64_t max, long long hold_ms, long long *n,
+    sbx_error_t *err)
 {
     sbx_memmap_t  *m;
 
-    m = sbx_store_mem_map();
+    m = sbx_store_mem_ready_map(&ctx->store, err);
+    if (m == NULL) {
+        return SBX_ERR;
+    }
 
-    if (m == NULL
-        || sbx_memmap_take(m, user, sbx_quota_mem_set(what), member, max,
-                           hold_ms, sbx_time_mono_ms(), n)
-           != SBX_OK)
+    if (sbx_memmap_take(m, user, sbx_quota_mem_set(what), member, max,
+                        hold_ms, sbx_time_mono_ms(), n)
+        != SBX_OK)
     {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
@@ -114,9 +117,8 @@ sbx_quota_mem_usage(sbx_ctx_t *ctx, const char *user, long long *sessions,
     sbx_memmap_t  *m;
     int64_t        now;
 
-    m = sbx_store_mem_map();
+    m = sbx_store_mem_ready_map(&ctx->store, err);
     if (m == NULL) {
-        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
     }
 
@@ -143,7 +145,8 @@ sbx_quota_take(sbx_ctx_t *ctx, const char *user, const char *what,
     redisReply  *r;
 
     if (ctx->store.memory) {
-        return sbx_quota_mem_take(user, what, member, max, hold_ms, n, err);
+        return sbx_quota_mem_take(ctx, user, what, member, max, hold_ms, n,
+                                  err);
     }
 
     argv[0] = sbx_store_user_key(&ctx->store, user, what);

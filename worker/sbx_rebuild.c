@@ -76,25 +76,21 @@ sbx_rebuild_rec(const sbx_config_t *conf, cJSON *c, const char **user,
 }
 
 
-/* Writes the record unless the session has one; 1 when written. */
+/*
+ * Writes the record unless the session has one; 1 when written.  No
+ * request changes the store meanwhile: it is not ready until this is done.
+ */
 static int
 sbx_rebuild_put(sbx_ctx_t *ctx, const char *user,
     const sbx_session_rec_t *rec, sbx_error_t *err)
 {
-    int  exists, rc;
+    int  written, rc;
 
     sbx_session_lock(user, rec->session_id);
-
-    rc = sbx_store_mem_exists(&ctx->store, user, rec->session_id, &exists,
-                              err);
-
-    if (rc == SBX_OK && !exists) {
-        rc = sbx_store_mem_put(&ctx->store, user, rec, err);
-    }
-
+    rc = sbx_store_mem_adopt(&ctx->store, user, rec, &written, err);
     sbx_session_unlock(user, rec->session_id);
 
-    return rc != SBX_OK ? -1 : !exists;
+    return rc != SBX_OK ? -1 : written;
 }
 
 

@@ -15,21 +15,6 @@
 #define SBX_STORE_GC_MEM_HOST  ""
 
 
-static sbx_memmap_t *
-sbx_store_gc_mem_map(sbx_error_t *err)
-{
-    sbx_memmap_t  *m;
-
-    m = sbx_store_mem_map();
-
-    if (m == NULL) {
-        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
-    }
-
-    return m;
-}
-
-
 int
 sbx_store_gc_mem_scan(sbx_store_t *st, sbx_store_record_pt handler,
     void *data, sbx_error_t *err)
@@ -37,9 +22,7 @@ sbx_store_gc_mem_scan(sbx_store_t *st, sbx_store_record_pt handler,
     sbx_memmap_t  *m;
     int            rc;
 
-    (void) st;
-
-    m = sbx_store_gc_mem_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }
@@ -66,7 +49,7 @@ sbx_store_gc_mem_drop_lost(sbx_store_t *st, const char *user,
 
     *dropped = 0;
 
-    m = sbx_store_gc_mem_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }
@@ -103,11 +86,9 @@ sbx_store_gc_mem_take_lost(sbx_store_t *st, const char *user,
     char           value[SBX_MEMMAP_VALUE_MAX + 1];
     int64_t        n;
 
-    (void) st;
-
     reason[0] = '\0';
 
-    m = sbx_store_gc_mem_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }
@@ -135,7 +116,7 @@ sbx_store_gc_mem_volume_idle(sbx_store_t *st, const char *volume,
     *since = now;
     snprintf(at, sizeof(at), "%s", created);
 
-    m = sbx_store_gc_mem_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }
@@ -171,9 +152,7 @@ sbx_store_gc_mem_volume_used(sbx_store_t *st, const char *volume,
 {
     sbx_memmap_t  *m;
 
-    (void) st;
-
-    m = sbx_store_gc_mem_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }

@@ -130,9 +130,8 @@ sbx_store_mem_retry(sbx_store_t *st, sbx_error_t *err)
 }
 
 
-/* The map, or store_unavailable. */
-static sbx_memmap_t *
-sbx_store_mem_get_map(sbx_error_t *err)
+sbx_memmap_t *
+sbx_store_mem_ready_map(sbx_store_t *st, sbx_error_t *err)
 {
     sbx_memmap_t  *m;
 
@@ -140,6 +139,11 @@ sbx_store_mem_get_map(sbx_error_t *err)
 
     if (m == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+
+    if (!sbx_store_mem_is_ready() && sbx_store_mem_retry(st, err) != SBX_OK) {
+        return NULL;
     }
 
     return m;
@@ -149,15 +153,47 @@ sbx_store_mem_get_map(sbx_error_t *err)
 int
 sbx_store_mem_ping(sbx_store_t *st, sbx_error_t *err)
 {
-    if (sbx_store_mem_get_map(err) == NULL) {
+    return sbx_store_mem_ready_map(st, err) != NULL ? SBX_OK : SBX_ERR;
+}
+
+
+/*
+ * The rebuild's write, before the store is ready: the record, unless the
+ * session has one.  *written says which.
+ */
+int
+sbx_store_mem_adopt(sbx_store_t *st, const char *user,
+    const sbx_session_rec_t *rec, int *written, sbx_error_t *err)
+{
+    sbx_memmap_t       *m;
+    sbx_session_rec_t   old;
+    int64_t             now;
+
+    *written = 0;
+
+    m = sbx_store_mem_map();
+    if (m == NULL) {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
     }
 
-    if (sbx_store_mem_is_ready()) {
+    now = sbx_time_mono_ms();
+
+    if (sbx_memmap_get(m, user, rec->session_id, now, &old)) {
         return SBX_OK;
     }
 
-    return sbx_store_mem_retry(st, err);
+    if (sbx_memmap_put(m, user, rec, (int64_t) st->conf->session_ttl * 1000,
+                       now)
+        != SBX_OK)
+    {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    *written = 1;
+
+    return SBX_OK;
 }
 
 
@@ -167,9 +203,7 @@ sbx_store_mem_get(sbx_store_t *st, const char *user, const char *session_id,
 {
     sbx_memmap_t  *m;
 
-    (void) st;
-
-    m = sbx_store_mem_get_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }
@@ -204,7 +238,7 @@ sbx_store_mem_put(sbx_store_t *st, const char *user,
 {
     sbx_memmap_t  *m;
 
-    m = sbx_store_mem_get_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }
@@ -213,7 +247,7 @@ sbx_store_mem_put(sbx_store_t *st, const char *user,
                        sbx_time_mono_ms())
         != SBX_OK)
     {
-        sbx_error_set(err, SBX_E_STORE_UNAVAILABLE, "out of memory");
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
     }
 
@@ -227,7 +261,7 @@ sbx_store_mem_touch(sbx_store_t *st, const char *user,
 {
     sbx_memmap_t  *m;
 
-    m = sbx_store_mem_get_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }
@@ -245,9 +279,7 @@ sbx_store_mem_delete(sbx_store_t *st, const char *user,
 {
     sbx_memmap_t  *m;
 
-    (void) st;
-
-    m = sbx_store_mem_get_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }
@@ -265,12 +297,10 @@ sbx_store_mem_list(sbx_store_t *st, const char *user,
     sbx_memmap_t  *m;
     size_t         total;
 
-    (void) st;
-
     *recs = NULL;
     *n = 0;
 
-    m = sbx_store_mem_get_map(err);
+    m = sbx_store_mem_ready_map(st, err);
     if (m == NULL) {
         return SBX_ERR;
     }

@@ -8,8 +8,8 @@
  * deployment is nginx, sandboxd and Docker.  The functions mirror
  * sbx_store_*(), which dispatch to them; they never fail but for memory,
  * and for a view of the sessions not yet rebuilt from Docker's labels
- * (sbx_rebuild.c): until it is, sbx_store_mem_ping() fails and so the
- * cleanup loop removes nothing.
+ * (sbx_rebuild.c): until it is, every one of them (and the quotas, and
+ * the cleanup loop's) fails with store_unavailable.
  *
  * Deadlines are kept in the monotonic clock; the records' times are Unix
  * seconds as in Redis.
@@ -35,6 +35,18 @@ void sbx_store_mem_free(void);
 
 /* The sessions were rebuilt from Docker: the store is ready. */
 void sbx_store_mem_rebuilt(void);
+
+/*
+ * The map for an operation: once the sessions are rebuilt (tried again,
+ * at most once a second, when they are not), else NULL with
+ * store_unavailable, so that no answer comes from a view that is not
+ * Docker's yet.
+ */
+sbx_memmap_t *sbx_store_mem_ready_map(sbx_store_t *st, sbx_error_t *err);
+
+/* The rebuild's write: the record unless the session has one. */
+int sbx_store_mem_adopt(sbx_store_t *st, const char *user,
+    const sbx_session_rec_t *rec, int *written, sbx_error_t *err);
 
 int sbx_store_mem_ping(sbx_store_t *st, sbx_error_t *err);
 int sbx_store_mem_get(sbx_store_t *st, const char *user,
