@@ -141,6 +141,10 @@ ngx_http_sandbox_access_handler(ngx_http_request_t *r)
  * only tokens are configured, say) are refused, not ignored: whoever sent
  * them meant to be someone, and acting as the anonymous user instead would
  * hide the mistake and mix their sessions with everybody else's.
+ *
+ * The anonymous user is no proof of anything: NGX_DECLINED, not NGX_OK,
+ * so that under "satisfy any" allow/deny, auth_basic and auth_request
+ * still decide (NGX_OK would skip them); under "satisfy all" both go on.
  */
 
 static ngx_int_t
@@ -148,6 +152,8 @@ ngx_http_sandbox_auth_anonymous(ngx_http_request_t *r,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_http_sandbox_ctx_t *ctx,
     ngx_uint_t sent)
 {
+    ngx_int_t  rc;
+
     if (sent) {
         return ngx_http_sandbox_challenge(r, ctx, NGX_HTTP_UNAUTHORIZED,
                    "unauthorized",
@@ -157,7 +163,9 @@ ngx_http_sandbox_auth_anonymous(ngx_http_request_t *r,
 
     ctx->user = slcf->anonymous;
 
-    return ngx_http_sandbox_limit_check(r, ctx);
+    rc = ngx_http_sandbox_limit_check(r, ctx);
+
+    return rc == NGX_OK ? NGX_DECLINED : rc;
 }
 
 

@@ -71,6 +71,32 @@ END
         sandbox_anonymous anonymous;
     }
 
+    location /any/ {
+        satisfy any;
+        allow 127.0.0.2;
+        deny all;
+
+        sandbox on;
+        sandbox_anonymous anonymous;
+    }
+
+    location /any-local/ {
+        satisfy any;
+        allow 127.0.0.1;
+        deny all;
+
+        sandbox on;
+        sandbox_anonymous anonymous;
+    }
+
+    location /any-closed/ {
+        satisfy any;
+        allow 127.0.0.1;
+        deny all;
+
+        sandbox on;
+    }
+
     location /closed/ {
         sandbox on;
     }
@@ -204,6 +230,28 @@ is($r->{json}{error}{code}, 'forbidden', 'as JSON');
 $r = bob(GET => '/nobody/sessions');
 is($r->{status}, 403, 'deny all: credentials do not get past it either');
 
+$r = anon(GET => '/any/sessions');
+is($r->{status}, 403,
+   'satisfy any: being anonymous does not satisfy it, deny refuses');
+is($r->{json}{error}{code}, 'forbidden', 'as JSON');
+
+$r = bob(GET => '/any/sessions');
+is($r->{status}, 200, 'satisfy any: credentials satisfy it');
+is($r->{headers}{'x-user'}, 'bob', 'as bob');
+
+$r = anon(GET => '/any-local/sessions');
+is($r->{status}, 200, 'satisfy any: allow lets the anonymous user in');
+is($r->{headers}{'x-user'}, 'anonymous', 'as the anonymous user');
+
+$r = api(GET => '/any-local/sessions', undef, key => 'no-such-key');
+is($r->{status}, 401,
+   'satisfy any: allow does not turn a bad key into a user, nor anonymous');
+is($r->{json}{error}{code}, 'unauthorized', 'its code');
+
+$r = anon(GET => '/any-closed/sessions');
+is($r->{status}, 401,
+   'satisfy any without sandbox_anonymous: allow is not a user either');
+
 
 # --- where anonymous access is off ---------------------------------------------
 
@@ -225,8 +273,8 @@ is($r->{status}, 204, 'the anonymous user deletes its session');
 
 # nginx's access module logs its refusals at the error level
 my @log = split /\n/, error_log_since($off);
-is(scalar(grep { /access forbidden by rule/ } @log), 2,
-   'the two refusals are nginx\'s deny rule');
+is(scalar(grep { /access forbidden by rule/ } @log), 3,
+   'the refusals are nginx\'s deny rule');
 is_deeply([ grep { /\[(error|alert|crit|emerg)\]/
                    && !/access forbidden by rule/ } @log ], [],
           'no other errors logged');
