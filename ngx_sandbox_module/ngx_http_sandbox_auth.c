@@ -4,7 +4,9 @@
  * Authentication in the ACCESS phase, as auth_request does it: an API key
  * (X-API-Key) or a JWT (Authorization: Bearer) names the user.  Missing or
  * bad credentials get 401 with a WWW-Authenticate challenge (RFC 6750); a
- * token that is good but lacks the required scope gets 403.
+ * token that is good but lacks the required scope gets 403.  Where
+ * sandbox_anonymous is set, a request without credentials acts as the
+ * anonymous user; one with credentials is checked as anywhere else.
  */
 
 
@@ -30,6 +32,9 @@ static ngx_int_t ngx_http_sandbox_auth_api_key(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sandbox_auth_jwt(ngx_http_request_t *r,
     ngx_http_sandbox_loc_conf_t *slcf, ngx_http_sandbox_ctx_t *ctx,
     ngx_str_t *token);
+static ngx_int_t ngx_http_sandbox_auth_anonymous(ngx_http_request_t *r,
+    ngx_http_sandbox_loc_conf_t *slcf, ngx_http_sandbox_ctx_t *ctx,
+    ngx_uint_t sent);
 static ngx_int_t ngx_http_sandbox_challenge(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *code,
     const char *message, ngx_str_t *scope);
@@ -84,6 +89,7 @@ ngx_http_sandbox_access_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     ngx_str_t                     token;
+    ngx_uint_t                    bearer;
     ngx_table_elt_t              *key;
     ngx_http_sandbox_ctx_t       *ctx;
     ngx_http_sandbox_loc_conf_t  *slcf;
@@ -111,15 +117,55 @@ ngx_http_sandbox_access_handler(ngx_http_request_t *r)
         return rc == NGX_OK ? ngx_http_sandbox_limit_check(r, ctx) : rc;
     }
 
-    if (ngx_http_sandbox_bearer(r, &token) && slcf->jwt.keys != NULL) {
+    bearer = ngx_http_sandbox_bearer(r, &token);
+
+    if (bearer && slcf->jwt.keys != NULL) {
         rc = ngx_http_sandbox_auth_jwt(r, slcf, ctx, &token);
         return rc == NGX_OK ? ngx_http_sandbox_limit_check(r, ctx) : rc;
     }
 
-    return ngx_http_sandbox_challenge(r, ctx, NGX_HTTP_UNAUTHORIZED,
-               "unauthorized",
-               "credentials are required: send X-API-Key or "
-               "Authorization: Bearer", NULL);
+    if (slcf->anonymous.len == 0) {
+        return ngx_http_sandbox_challenge(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                   "unauthorized",
+                   "credentials are required: send X-API-Key or "
+                   "Authorization: Bearer", NULL);
+    }
+
+    return ngx_http_sandbox_auth_anonymous(r, slcf, ctx,
+                                           key != NULL || bearer);
+}
+
+
+/*
+ * Credentials of a kind this location does not check (an API key where
+ * only tokens are configured, say) are refused, not ignored: whoever sent
+ * them meant to be someone, and acting as the anonymous user instead would
+ * hide the mistake and mix their sessions with everybody else's.
+ *
+ * The anonymous user is no proof of anything: NGX_DECLINED, not NGX_OK,
+ * so that under "satisfy any" allow/deny, auth_basic and auth_request
+ * still decide (NGX_OK would skip them); under "satisfy all" both go on.
+ */
+
+static ngx_int_t
+ngx_http_sandbox_auth_anonymous(ngx_http_request_t *r,
+    ngx_http_sandbox_loc_conf_t *slcf, ngx_http_sandbox_ctx_t *ctx,
+    ngx_uint_t sent)
+{
+    ngx_int_t  rc;
+
+    if (sent) {
+        return ngx_http_sandbox_challenge(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                   "unauthorized",
+                   "this location does not accept the credentials sent: "
+                   "send none to act as its anonymous user", NULL);
+    }
+
+    ctx->user = slcf->anonymous;
+
+    rc = ngx_http_sandbox_limit_check(r, ctx);
+
+    return rc == NGX_OK ? NGX_DECLINED : rc;
 }
 
 

@@ -29,6 +29,10 @@ static char *ngx_http_sandbox_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_sandbox_api_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_sandbox_anonymous(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_sandbox_merge_auth(ngx_conf_t *cf,
+    ngx_http_sandbox_loc_conf_t *prev, ngx_http_sandbox_loc_conf_t *conf);
 static char *ngx_http_sandbox_allowed_commands(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_array_t *ngx_http_sandbox_default_allowed(ngx_conf_t *cf);
@@ -83,6 +87,13 @@ static ngx_command_t  ngx_http_sandbox_commands[] = {
     { ngx_string("sandbox_api_key_file"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_sandbox_api_key_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("sandbox_anonymous"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_sandbox_anonymous,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -337,6 +348,7 @@ ngx_http_sandbox_create_loc_conf(ngx_conf_t *cf)
      *     conf->upstream.temp_path = NULL;
      *     conf->jwt.user_claim = { 0, NULL };
      *     conf->jwt.scope = { 0, NULL };
+     *     conf->anonymous = { 0, NULL };
      *     conf->policy = { NULL, 0, 0, 0 };
      */
 
@@ -388,10 +400,7 @@ ngx_http_sandbox_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
 
-    ngx_conf_merge_ptr_value(conf->api_keys, prev->api_keys, NULL);
-
-    if (ngx_http_sandbox_jwt_merge_conf(cf, &prev->jwt, &conf->jwt)
-        != NGX_CONF_OK
+    if (ngx_http_sandbox_merge_auth(cf, prev, conf) != NGX_CONF_OK
         || ngx_http_sandbox_cors_merge_conf(cf, &prev->cors, &conf->cors)
            != NGX_CONF_OK)
     {
@@ -431,14 +440,62 @@ ngx_http_sandbox_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->enable && conf->api_keys == NULL && conf->jwt.keys == NULL) {
+    if (conf->enable && conf->api_keys == NULL && conf->jwt.keys == NULL
+        && conf->anonymous.len == 0)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"sandbox on\" needs credentials: "
                            "\"sandbox_api_key\", \"sandbox_api_key_file\", "
                            "\"sandbox_jwt_secret\", "
-                           "\"sandbox_jwt_secret_file\" or "
-                           "\"sandbox_jwt_key_file\"");
+                           "\"sandbox_jwt_secret_file\", "
+                           "\"sandbox_jwt_key_file\" or "
+                           "\"sandbox_anonymous\"");
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The anonymous user must not be one an API key names: a request without
+ * credentials would otherwise act as, and see the sessions of, that key's
+ * owner.  (A JWT's user cannot be known before the token arrives.)
+ */
+
+static char *
+ngx_http_sandbox_merge_auth(ngx_conf_t *cf,
+    ngx_http_sandbox_loc_conf_t *prev, ngx_http_sandbox_loc_conf_t *conf)
+{
+    ngx_uint_t                   i;
+    ngx_http_sandbox_api_key_t  *k;
+
+    ngx_conf_merge_ptr_value(conf->api_keys, prev->api_keys, NULL);
+    ngx_conf_merge_str_value(conf->anonymous, prev->anonymous, "");
+
+    if (ngx_http_sandbox_jwt_merge_conf(cf, &prev->jwt, &conf->jwt)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->anonymous.len == 0 || conf->api_keys == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    k = conf->api_keys->elts;
+
+    for (i = 0; i < conf->api_keys->nelts; i++) {
+        if (k[i].user.len == conf->anonymous.len
+            && ngx_strncmp(k[i].user.data, conf->anonymous.data,
+                           conf->anonymous.len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the anonymous user \"%V\" is also the user "
+                               "of an API key", &conf->anonymous);
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -712,6 +769,43 @@ ngx_http_sandbox_api_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     return ngx_http_sandbox_load_key_file(cf, conf, &value[1]);
+}
+
+
+/*
+ * "sandbox_anonymous <user> | off": requests that bring no credentials act
+ * as <user>.  "off" is kept as the empty string, which merging leaves
+ * alone, so that it can switch off what an outer level set.
+ */
+
+static char *
+ngx_http_sandbox_anonymous(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_sandbox_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->anonymous.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&slcf->anonymous, "");
+        return NGX_CONF_OK;
+    }
+
+    if (!sbx_user_id_valid((const char *) value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid user id \"%V\" (1 to %d bytes, no "
+                           "control characters)", &value[1], SBX_USER_ID_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->anonymous = value[1];
+
+    return NGX_CONF_OK;
 }
 
 

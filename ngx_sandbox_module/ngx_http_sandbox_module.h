@@ -79,6 +79,7 @@ typedef struct {
 
     ngx_array_t                *api_keys;       /* ngx_http_sandbox_api_key_t */
     ngx_http_sandbox_jwt_conf_t jwt;
+    ngx_str_t                   anonymous;      /* empty: off */
     ngx_http_sandbox_cors_conf_t cors;
 
     ngx_array_t                *allowed;        /* sbx_str_t; NULL: any */

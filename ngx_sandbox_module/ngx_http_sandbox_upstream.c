@@ -42,6 +42,20 @@ ngx_http_sandbox_upstream_start(ngx_http_request_t *r,
     ngx_http_upstream_conf_t     *ucf;
     ngx_http_sandbox_loc_conf_t  *slcf;
 
+    /*
+     * Under "satisfy any", an allow rule, auth_basic or auth_request that
+     * says yes lets in a request whose credentials were refused, or absent
+     * where no sandbox_anonymous is set: it has no user, and a user's op
+     * must not go to sandboxd without one.
+     */
+
+    if (ctx->user.len == 0 && !ctx->route->public) {
+        return ngx_http_sandbox_fail(r, ctx, NGX_HTTP_UNAUTHORIZED,
+                                     "unauthorized",
+                                     "credentials are required: send "
+                                     "X-API-Key or Authorization: Bearer");
+    }
+
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
 
     if (ngx_http_sandbox_frame(r, ctx, args) != NGX_OK) {

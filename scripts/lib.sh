@@ -99,6 +99,53 @@ sbx_install_deps()
 }
 
 
+# npm's piston-client (and its few dependencies, 5 packages, under 1 MB),
+# for the Piston compatibility tests: t/data/piston-client-smoke.js
+# finds it in build/node_modules.  Pinned: a test must not change under us.
+SBX_NODE_MODULES=$ROOT/build/node_modules
+SBX_PISTON_CLIENT=piston-client@1.0.2
+
+
+# Installs Node.js, npm and SBX_PISTON_CLIENT into SBX_NODE_MODULES unless
+# that version is there already, so that an offline run with the cache in
+# place needs nothing.  node and npm come from Debian only when the machine
+# has none (a NodeSource nodejs brings its own npm and conflicts with
+# Debian's npm package, so dpkg cannot say what is missing: the commands
+# can).  A failure is a warning, not an error: the tests that need the
+# client say that it is missing.
+sbx_install_node_client()
+{
+    local pkgs=() version=${SBX_PISTON_CLIENT##*@}
+    local pkg_json=$SBX_NODE_MODULES/piston-client/package.json
+
+    if grep -qs "\"version\": *\"$version\"" "$pkg_json" \
+       && [ -f "$SBX_NODE_MODULES/node-fetch/package.json" ]
+    then
+        return 0
+    fi
+
+    command -v node >/dev/null || pkgs+=(nodejs)
+    command -v npm >/dev/null || pkgs+=(npm)
+
+    # a subshell: sbx_install_deps dies on failure, this must not
+    if [ ${#pkgs[@]} -gt 0 ] && ! (sbx_install_deps "${pkgs[@]}"); then
+        sbx_log "warning: could not install ${pkgs[*]}: no piston-client"
+        return 0
+    fi
+
+    sbx_log "installing $SBX_PISTON_CLIENT into ${SBX_NODE_MODULES#$ROOT/}"
+    mkdir -p "${SBX_NODE_MODULES%/node_modules}"
+
+    if ! npm install --prefix "${SBX_NODE_MODULES%/node_modules}" \
+             --no-save --no-package-lock --no-audit --no-fund \
+             --fetch-retries=1 --fetch-timeout=30000 \
+             --loglevel=error "$SBX_PISTON_CLIENT" >/dev/null
+    then
+        sbx_log "warning: npm could not install $SBX_PISTON_CLIENT"
+    fi
+}
+
+
 # sbx_docker_api METHOD PATH [curl args...]: one Engine API call, body on
 # stdout; fails on a transport error or an HTTP status >= 400.
 sbx_docker_api()
