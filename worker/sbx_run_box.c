@@ -16,6 +16,12 @@
 #include "sbx_run_box.h"
 
 
+/* the detached removals under way, which shutdown waits for */
+static pthread_mutex_t  sbx_run_box_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t   sbx_run_box_cond = PTHREAD_COND_INITIALIZER;
+static unsigned         sbx_run_box_removing;
+
+
 typedef struct {
     char  id[SBX_CONTAINER_ID_MAX + 1];
     char  name[SBX_CONTAINER_NAME_LEN + 1];
@@ -144,6 +150,11 @@ sbx_run_box_remover(void *data)
     sbx_confgen_release(conf);
     free(gone);
 
+    pthread_mutex_lock(&sbx_run_box_mutex);
+    sbx_run_box_removing--;
+    pthread_cond_broadcast(&sbx_run_box_cond);
+    pthread_mutex_unlock(&sbx_run_box_mutex);
+
     return NULL;
 }
 
@@ -175,13 +186,43 @@ sbx_run_box_release(sbx_ctx_t *ctx, sbx_run_box_t *box)
         return;
     }
 
+    pthread_mutex_lock(&sbx_run_box_mutex);
+    sbx_run_box_removing++;
+    pthread_mutex_unlock(&sbx_run_box_mutex);
+
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     rc = pthread_create(&tid, &attr, sbx_run_box_remover, gone);
     pthread_attr_destroy(&attr);
 
     if (rc != 0) {
+        pthread_mutex_lock(&sbx_run_box_mutex);
+        sbx_run_box_removing--;
+        pthread_mutex_unlock(&sbx_run_box_mutex);
+
         sbx_run_box_remove(&ctx->docker, gone);
         free(gone);
     }
+}
+
+
+int
+sbx_run_box_join(const struct timespec *deadline)
+{
+    int  rc;
+
+    rc = 0;
+
+    pthread_mutex_lock(&sbx_run_box_mutex);
+
+    while (sbx_run_box_removing != 0 && rc == 0) {
+        rc = pthread_cond_timedwait(&sbx_run_box_cond, &sbx_run_box_mutex,
+                                    deadline);
+    }
+
+    rc = sbx_run_box_removing == 0 ? SBX_OK : SBX_ERR;
+
+    pthread_mutex_unlock(&sbx_run_box_mutex);
+
+    return rc;
 }

@@ -14,6 +14,7 @@
 
 
 #include <stdint.h>
+#include <time.h>
 
 #include "sbx_ctx.h"
 
@@ -37,6 +38,12 @@ int sbx_run_box_acquire(sbx_ctx_t *ctx, const char *user, uint64_t memory,
  * thread can be made); the cleanup loop removes what a crash leaves.
  */
 void sbx_run_box_release(sbx_ctx_t *ctx, sbx_run_box_t *box);
+
+/*
+ * At shutdown: waits until the removals under way are done, or the
+ * deadline (CLOCK_REALTIME) passed (SBX_ERR).
+ */
+int sbx_run_box_join(const struct timespec *deadline);
 
 
 #endif /* SBX_RUN_BOX_H */
