@@ -8,10 +8,20 @@ use warnings;
 
 use lib 't/lib';
 use Sbx::Test;
+use Sbx::Sandboxd;
 use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(sleep time);
 
+# a worker of its own for the quota: one execution at a time
+my $sd = Sbx::Sandboxd->new(instance => 't061');
+
 start_nginx(config => <<"END");
+    location /q/ {
+        sandbox on;
+        sandbox_pass unix:$sd->{socket};
+        sandbox_api_key test-key-alice alice;
+    }
+
     location / {
         sandbox on;
         sandbox_pass unix:$ENV{SBX_SOCKET};
@@ -309,19 +319,49 @@ $r = api('POST', '/run', '{"co');
 is($r->{status}, 400, 'bad input: not JSON: 400');
 is($r->{json}{error}{code}, 'invalid_json', '  invalid_json');
 
+# a run is an execution of the user's quota, and is audited
+
+$sd->start(SANDBOXD_MAX_CONCURRENT_EXECS_PER_USER => 1);
+
+my $slow = api_async('POST', '/q/run', { language => 'bash',
+                                         code => 'sleep 3; echo done' });
+sleep 1.5;
+$r = api('POST', '/q/run', { code => 'print(1)' });
+is($r->{status}, 429, 'a second run at once, over the exec quota: 429');
+is($r->{json}{error}{code}, 'exec_quota_exceeded', '  exec_quota_exceeded');
+$r = $slow->();
+is($r->{json}{run}{stdout}, "done\n", '  the first one finishes');
+is(api('POST', '/q/run', { code => 'print(1)' })->{json}{status}, 'ok',
+   '  and the next one runs');
+
+my $audit = do { local (@ARGV, $/) = ($sd->{audit}); <> } // '';
+my @runs = grep { $_->{op} eq 'run' }
+           map { JSON::PP->new->decode($_) } split /\n/, $audit;
+is(scalar @runs, 3, 'each run leaves an audit line');
+is(scalar(grep { ($_->{command} // '') eq 'bash'
+                 && $_->{outcome} eq 'ok' } @runs), 1,
+   '  naming the language');
+is(scalar(grep { $_->{outcome} eq 'exec_quota_exceeded' } @runs), 1,
+   '  the refused one too');
+
+sleep 1;    # the last container's removal
+$sd->stop;
+
 # no run container is left behind
 
-my $filters = uri_escape(JSON::PP->new->encode({ label => [
-    "io.ngx-sandbox.instance=$ENV{SBX_INSTANCE}", 'io.ngx-sandbox.run'] }));
-my $left;
-my $deadline = time + 15;
-do {
-    sleep 0.5;
-    $left = docker_api('GET', "/containers/json?all=1&filters=$filters")
-                ->{json};
-} while (@$left && time < $deadline);
-is(scalar @$left, 0, 'every run container is removed')
-    or diag(explain [map { $_->{Names}[0] } @$left]);
+for my $instance ($ENV{SBX_INSTANCE}, 't061') {
+    my $filters = uri_escape(JSON::PP->new->encode({ label => [
+        "io.ngx-sandbox.instance=$instance", 'io.ngx-sandbox.run'] }));
+    my $left;
+    my $deadline = time + 15;
+    do {
+        sleep 0.5;
+        $left = docker_api('GET', "/containers/json?all=1&filters=$filters")
+                    ->{json};
+    } while (@$left && time < $deadline);
+    is(scalar @$left, 0, "every run container of $instance is removed")
+        or diag(explain [map { $_->{Names}[0] } @$left]);
+}
 
 ok(error_log_clean(), 'no [error] in the error log');
 done_testing();
