@@ -87,6 +87,11 @@ ngx_http_sandbox_render_run(ngx_http_request_t *r,
     }
 
     if (rc == NGX_OK) {
+        rc = ngx_http_sandbox_copy_member(json, result, "run_id",
+                                          cJSON_IsString);
+    }
+
+    if (rc == NGX_OK) {
         rc = ngx_http_sandbox_run_step(r, json, result, "compile", &body,
                                        &len);
     }

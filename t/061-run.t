@@ -343,6 +343,9 @@ is(scalar(grep { ($_->{command} // '') eq 'bash'
    '  naming the language');
 is(scalar(grep { $_->{outcome} eq 'exec_quota_exceeded' } @runs), 1,
    '  the refused one too');
+like($r->{json}{run_id}, qr/^run-[0-9a-f]{32}$/, '  a run has an id');
+is(scalar(grep { ($_->{session} // '') eq $r->{json}{run_id} } @runs), 1,
+   '  which its audit line names');
 
 sleep 1;    # the last container's removal
 $sd->stop;

@@ -23,6 +23,8 @@ typedef struct {
     size_t       body_len;
     cJSON       *result;        /* the op fills it */
     int64_t      started_ms;
+    char         made_id[SBX_SESSION_ID_MAX + 1];  /* an id the op made,
+                                                      for session_id */
 } sbx_op_req_t;
 
 

@@ -667,7 +667,11 @@ sbx_op_run(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
         rc = sbx_run_box_acquire(ctx, req->user, run.memory, &box, err);
 
         if (rc == SBX_OK) {
-            req->session_id = box.rec.session_id;
+            /* the log and audit lines name the run; box is gone by then */
+            snprintf(req->made_id, sizeof(req->made_id), "%s",
+                     box.rec.session_id);
+            req->session_id = req->made_id;
+            cJSON_AddStringToObject(req->result, "run_id", req->made_id);
             rc = sbx_run_in_box(ctx, &run, &box, steps, err);
             sbx_run_box_release(ctx, &box);
         }
