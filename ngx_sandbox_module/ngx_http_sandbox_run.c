@@ -12,6 +12,11 @@
 #include "ngx_http_sandbox_module.h"
 
 
+static ngx_int_t ngx_http_sandbox_run_body(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *args);
+static ngx_int_t ngx_http_sandbox_run_bytes(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *content, cJSON *encoding,
+    ngx_buf_t *b, cJSON *list, const char *name);
 static ngx_int_t ngx_http_sandbox_run_step(ngx_http_request_t *r,
     cJSON *json, cJSON *result, const char *name, u_char **body,
     size_t *left);
@@ -40,6 +45,152 @@ ngx_http_sandbox_args_run(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
     if (*args == NULL) {
         return ngx_http_sandbox_fail(r, ctx, why.status, why.code,
                                      why.message);
+    }
+
+    rc = ngx_http_sandbox_run_body(r, ctx, *args);
+
+    if (rc != NGX_OK) {
+        cJSON_Delete(*args);
+        *args = NULL;
+    }
+
+    return rc;
+}
+
+
+/*
+ * Moves the bytes of code (or files) and stdin to the frame's body, so
+ * that they cross to sandboxd raw (base64 decoded here), leaving their
+ * sizes in args: "files": [{"name"?, "size"}], "stdin_size".
+ */
+
+static ngx_int_t
+ngx_http_sandbox_run_body(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
+    cJSON *args)
+{
+    size_t        max;
+    cJSON        *code, *files, *in, *f, *list, *name;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    code = cJSON_GetObjectItemCaseSensitive(args, "code");
+    files = cJSON_GetObjectItemCaseSensitive(args, "files");
+    in = cJSON_GetObjectItemCaseSensitive(args, "stdin");
+
+    max = 1 + (code ? ngx_strlen(code->valuestring) : 0)
+          + (in ? ngx_strlen(in->valuestring) : 0);
+
+    cJSON_ArrayForEach(f, files) {
+        max += ngx_strlen(cJSON_GetStringValue(
+                   cJSON_GetObjectItemCaseSensitive(f, "content")));
+    }
+
+    b = ngx_create_temp_buf(r->pool, max);
+    cl = ngx_alloc_chain_link(r->pool);
+    list = cJSON_CreateArray();
+
+    if (b == NULL || cl == NULL || list == NULL) {
+        cJSON_Delete(list);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    if (code != NULL) {
+        rc = ngx_http_sandbox_run_bytes(r, ctx, code, NULL, b, list, NULL);
+    }
+
+    cJSON_ArrayForEach(f, files) {
+        if (rc != NGX_OK) {
+            break;
+        }
+
+        name = cJSON_GetObjectItemCaseSensitive(f, "name");
+        rc = ngx_http_sandbox_run_bytes(
+                 r, ctx, cJSON_GetObjectItemCaseSensitive(f, "content"),
+                 cJSON_GetObjectItemCaseSensitive(f, "encoding"), b, list,
+                 cJSON_GetStringValue(name));
+    }
+
+    if (rc == NGX_OK && in != NULL
+        && cJSON_AddNumberToObject(args, "stdin_size",
+                                   (double) ngx_strlen(in->valuestring))
+           == NULL)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_OK && in != NULL) {
+        b->last = ngx_cpymem(b->last, in->valuestring,
+                             ngx_strlen(in->valuestring));
+    }
+
+    if (rc != NGX_OK) {
+        cJSON_Delete(list);
+        return rc;
+    }
+
+    cJSON_DeleteItemFromObjectCaseSensitive(args, "code");
+    cJSON_DeleteItemFromObjectCaseSensitive(args, "stdin");
+    cJSON_ReplaceItemInObjectCaseSensitive(args, "files", list);
+
+    if (files == NULL && !cJSON_AddItemToObject(args, "files", list)) {
+        cJSON_Delete(list);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    ctx->req_body = b->last > b->pos ? cl : NULL;
+    ctx->req_body_len = b->last - b->pos;
+
+    return NGX_OK;
+}
+
+
+/* Appends a file's bytes to b and {"name"?, "size"} to list. */
+
+static ngx_int_t
+ngx_http_sandbox_run_bytes(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *content, cJSON *encoding,
+    ngx_buf_t *b, cJSON *list, const char *name)
+{
+    cJSON      *entry;
+    ngx_str_t   src, dst;
+
+    src.data = (u_char *) content->valuestring;
+    src.len = ngx_strlen(content->valuestring);
+
+    dst.data = b->last;
+    dst.len = src.len;
+
+    if (cJSON_IsString(encoding)
+        && ngx_strcmp(encoding->valuestring, "base64") == 0)
+    {
+        if (ngx_decode_base64(&dst, &src) != NGX_OK) {
+            return ngx_http_sandbox_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_request", "a file's "
+                                         "\"content\" is not valid base64");
+        }
+
+    } else {
+        ngx_memcpy(dst.data, src.data, src.len);
+    }
+
+    b->last += dst.len;
+
+    entry = cJSON_CreateObject();
+
+    if (entry == NULL
+        || (name != NULL && cJSON_AddStringToObject(entry, "name", name)
+                            == NULL)
+        || cJSON_AddNumberToObject(entry, "size", (double) dst.len) == NULL
+        || !cJSON_AddItemToArray(list, entry))
+    {
+        cJSON_Delete(entry);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_OK;

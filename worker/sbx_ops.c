@@ -59,7 +59,7 @@ static const sbx_op_t  sbx_ops[] = {
     { "file.write", 1, 1, 1, sbx_op_file_write },
     { "file.delete", 1, 0, 1, sbx_op_file_delete },
     { "quota", 1, 0, 0, sbx_op_quota },
-    { "run", 1, 0, 1, sbx_op_run },
+    { "run", 1, 1, 1, sbx_op_run },
     { "runtimes", 1, 0, 0, sbx_op_runtimes },
     { NULL, 0, 0, 0, NULL }
 };

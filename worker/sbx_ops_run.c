@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "sbx_log.h"
 #include "sbx_op.h"
 #include "sbx_quota.h"
@@ -31,8 +29,8 @@
 
 typedef struct {
     const sbx_runtime_t  *rt;
-    cJSON                *files;      /* or code */
-    const char           *code;
+    cJSON                *files;      /* [{name?, size}], in the body */
+    const char           *body;       /* the files' bytes, then stdin */
     const char           *stdin_data;
     size_t                stdin_len;
     char                 *command;    /* the run command with the args */
@@ -120,65 +118,51 @@ sbx_run_runtime_arg(cJSON *args, sbx_run_t *run, sbx_error_t *err)
 }
 
 
-/* Checks a file's name, content and encoding; the first needs no name. */
+/* Checks one of "files": {name?, size}; only the first needs no name. */
 static int
-sbx_run_file_ok(cJSON *f, int first, sbx_error_t *err)
+sbx_run_file_ok(cJSON *f, int first, uint64_t *total, sbx_error_t *err)
 {
-    cJSON  *name, *content, *enc;
+    cJSON  *name, *size;
 
     name = cJSON_GetObjectItemCaseSensitive(f, "name");
-    content = cJSON_GetObjectItemCaseSensitive(f, "content");
-    enc = cJSON_GetObjectItemCaseSensitive(f, "encoding");
+    size = cJSON_GetObjectItemCaseSensitive(f, "size");
 
-    if (!cJSON_IsObject(f) || !cJSON_IsString(content)
-        || cJSON_GetArraySize(f) > 1 + (name != NULL) + (enc != NULL)
+    if (!cJSON_IsObject(f) || !cJSON_IsNumber(size)
+        || size->valuedouble < 0 || size->valuedouble > SBX_RUN_CODE_MAX
+        || size->valuedouble != floor(size->valuedouble)
+        || cJSON_GetArraySize(f) != 1 + (name != NULL)
         || (name == NULL && !first)
         || (name != NULL
             && (!cJSON_IsString(name)
                 || sbx_ws_path_check(name->valuestring,
                                      strlen(name->valuestring), 0)
-                   != NULL))
-        || (enc != NULL
-            && (!cJSON_IsString(enc)
-                || (strcmp(enc->valuestring, "utf8") != 0
-                    && strcmp(enc->valuestring, "base64") != 0))))
+                   != NULL)))
     {
         sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "each of \"files\" must "
-                      "be {name, content, encoding?} with a relative name "
-                      "(the first may have none) and encoding utf8 or "
-                      "base64");
+                      "be {name, size} with a relative name (the first may "
+                      "have none) and a size of at most %d",
+                      SBX_RUN_CODE_MAX);
         return SBX_ERR;
     }
+
+    *total += (uint64_t) size->valuedouble;
 
     return SBX_OK;
 }
 
 
+/*
+ * The files and stdin: their sizes in args, their bytes in the body, in
+ * that order.
+ */
 static int
-sbx_run_code_arg(cJSON *args, sbx_run_t *run, sbx_error_t *err)
+sbx_run_files_arg(sbx_op_req_t *req, sbx_run_t *run, sbx_error_t *err)
 {
-    cJSON  *code, *files, *f, *name;
-    int     n, i;
+    cJSON     *files, *name, *v;
+    uint64_t   total;
+    int        n, i;
 
-    code = cJSON_GetObjectItemCaseSensitive(args, "code");
-    files = cJSON_GetObjectItemCaseSensitive(args, "files");
-
-    if ((code == NULL) == (files == NULL)
-        || (code != NULL && !cJSON_IsString(code)))
-    {
-        sbx_error_set(err, SBX_E_INVALID_ARGUMENT,
-                      "exactly one of \"code\" (a string) and \"files\" "
-                      "is required");
-        return SBX_ERR;
-    }
-
-    snprintf(run->main, sizeof(run->main), "SBX_MAIN=%s", run->rt->source);
-
-    if (code != NULL) {
-        run->code = code->valuestring;
-        return SBX_OK;
-    }
-
+    files = cJSON_GetObjectItemCaseSensitive(req->args, "files");
     n = cJSON_IsArray(files) ? cJSON_GetArraySize(files) : 0;
 
     if (n < 1 || n > SBX_RUN_FILES_MAX) {
@@ -187,22 +171,49 @@ sbx_run_code_arg(cJSON *args, sbx_run_t *run, sbx_error_t *err)
         return SBX_ERR;
     }
 
+    total = 0;
+
     for (i = 0; i < n; i++) {
-        f = cJSON_GetArrayItem(files, i);
-        if (sbx_run_file_ok(f, i == 0, err) != SBX_OK) {
+        if (sbx_run_file_ok(cJSON_GetArrayItem(files, i), i == 0, &total,
+                            err)
+            != SBX_OK)
+        {
             return SBX_ERR;
         }
     }
 
+    v = cJSON_GetObjectItemCaseSensitive(req->args, "stdin_size");
+
+    if (v != NULL) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0
+            || v->valuedouble > SBX_RUN_STDIN_MAX
+            || v->valuedouble != floor(v->valuedouble))
+        {
+            sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "\"stdin_size\" "
+                          "must be an integer of 0..%d", SBX_RUN_STDIN_MAX);
+            return SBX_ERR;
+        }
+        run->stdin_len = (size_t) v->valuedouble;
+    }
+
+    if (total > SBX_RUN_CODE_MAX || total + run->stdin_len != req->body_len)
+    {
+        sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "the files (at most %d "
+                      "bytes) and stdin must make up the body",
+                      SBX_RUN_CODE_MAX);
+        return SBX_ERR;
+    }
+
     run->files = files;
+    run->body = req->body;
+    run->stdin_data = run->stdin_len != 0 ? req->body + total : NULL;
 
     /* the first file is the program */
     name = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(files, 0),
                                             "name");
-    if (name != NULL) {
-        snprintf(run->main, sizeof(run->main), "SBX_MAIN=%s",
-                 name->valuestring);
-    }
+
+    snprintf(run->main, sizeof(run->main), "SBX_MAIN=%s",
+             name != NULL ? name->valuestring : run->rt->source);
 
     return SBX_OK;
 }
@@ -311,17 +322,18 @@ sbx_run_memory_arg(sbx_ctx_t *ctx, cJSON *args, sbx_run_t *run,
 
 
 static int
-sbx_run_args(sbx_ctx_t *ctx, cJSON *args, sbx_run_t *run, sbx_error_t *err)
+sbx_run_args(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_run_t *run,
+    sbx_error_t *err)
 {
     static const char  *allowed[] = {
-        "language", "version", "code", "files", "stdin", "args",
-        "timeout_ms", "compile_timeout_ms", "memory_limit", NULL
+        "language", "version", "files", "stdin_size", "args", "timeout_ms",
+        "compile_timeout_ms", "memory_limit", NULL
     };
-    cJSON              *v;
+    cJSON              *args = req->args;
 
     if (sbx_ops_check_args(args, allowed, err) != SBX_OK
         || sbx_run_runtime_arg(args, run, err) != SBX_OK
-        || sbx_run_code_arg(args, run, err) != SBX_OK
+        || sbx_run_files_arg(req, run, err) != SBX_OK
         || sbx_run_ms_arg(ctx, args, "timeout_ms", 0, &run->timeout_ms, err)
            != SBX_OK
         || sbx_run_ms_arg(ctx, args, "compile_timeout_ms",
@@ -332,89 +344,37 @@ sbx_run_args(sbx_ctx_t *ctx, cJSON *args, sbx_run_t *run, sbx_error_t *err)
         return SBX_ERR;
     }
 
-    v = cJSON_GetObjectItemCaseSensitive(args, "stdin");
-
-    if (v != NULL) {
-        if (!cJSON_IsString(v) || strlen(v->valuestring) > SBX_RUN_STDIN_MAX) {
-            sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "\"stdin\" must be "
-                          "a string of at most %d bytes", SBX_RUN_STDIN_MAX);
-            return SBX_ERR;
-        }
-        run->stdin_data = v->valuestring;
-        run->stdin_len = strlen(v->valuestring);
-    }
-
     return sbx_run_command_arg(args, run, err);
 }
 
 
-/* Writes one of the files, decoding base64 content. */
-static int
-sbx_run_write_file(sbx_ctx_t *ctx, sbx_run_box_t *box, const char *name,
-    cJSON *content, cJSON *enc, sbx_error_t *err)
-{
-    unsigned char  *buf;
-    size_t          len, pad;
-    int             n, rc;
-
-    len = strlen(content->valuestring);
-
-    if (enc == NULL || strcmp(enc->valuestring, "base64") != 0) {
-        return sbx_files_write_box(ctx, &box->rec, name,
-                                   content->valuestring, len, err);
-    }
-
-    buf = malloc(len / 4 * 3 + 3);
-    if (buf == NULL) {
-        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
-        return SBX_ERR;
-    }
-
-    n = len % 4 == 0 ? EVP_DecodeBlock(buf, (unsigned char *)
-                                       content->valuestring, (int) len)
-                     : -1;
-
-    if (n < 0) {
-        free(buf);
-        sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "the content of \"%.256s\" "
-                      "is not base64", name);
-        return SBX_ERR;
-    }
-
-    pad = (len > 0 && content->valuestring[len - 1] == '=')
-          + (len > 1 && content->valuestring[len - 2] == '=');
-
-    rc = sbx_files_write_box(ctx, &box->rec, name, buf, (size_t) n - pad,
-                             err);
-    free(buf);
-
-    return rc;
-}
-
-
+/* Writes the files, each a slice of the body. */
 static int
 sbx_run_write_files(sbx_ctx_t *ctx, sbx_run_t *run, sbx_run_box_t *box,
     sbx_error_t *err)
 {
     cJSON       *f, *name;
-    const char  *path;
+    const char  *p;
+    size_t       size;
 
-    if (run->code != NULL) {
-        return sbx_files_write_box(ctx, &box->rec, run->rt->source,
-                                   run->code, strlen(run->code), err);
-    }
+    p = run->body;
 
     cJSON_ArrayForEach(f, run->files) {
         name = cJSON_GetObjectItemCaseSensitive(f, "name");
-        path = name != NULL ? name->valuestring : run->rt->source;
+        size = (size_t) cJSON_GetNumberValue(
+                            cJSON_GetObjectItemCaseSensitive(f, "size"));
 
-        if (sbx_run_write_file(ctx, box, path,
-                               cJSON_GetObjectItemCaseSensitive(f, "content"),
-                               cJSON_GetObjectItemCaseSensitive(f, "encoding"),
-                               err)
+        if (sbx_files_write_box(ctx, &box->rec,
+                                name != NULL ? name->valuestring
+                                             : run->rt->source,
+                                p, size, err)
             != SBX_OK)
         {
             return SBX_ERR;
+        }
+
+        if (size != 0) {
+            p += size;
         }
     }
 
@@ -650,7 +610,7 @@ sbx_op_run(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     memset(&run, 0, sizeof(run));
     memset(steps, 0, sizeof(steps));
 
-    if (sbx_run_args(ctx, req->args, &run, err) != SBX_OK) {
+    if (sbx_run_args(ctx, req, &run, err) != SBX_OK) {
         free(run.command);
         return SBX_ERR;
     }
