@@ -523,11 +523,16 @@ sbx_run_body(sbx_run_step_t *steps, sbx_response_t *resp, sbx_error_t *err)
             continue;
         }
 
+        /* an empty stream may have no buffer at all */
         r = &steps[i].res;
-        memcpy(p, r->out.data, r->out.len);
-        p += r->out.len;
-        memcpy(p, r->err.data, r->err.len);
-        p += r->err.len;
+
+        if (r->out.len != 0) {
+            p = (char *) memcpy(p, r->out.data, r->out.len) + r->out.len;
+        }
+
+        if (r->err.len != 0) {
+            p = (char *) memcpy(p, r->err.data, r->err.len) + r->err.len;
+        }
     }
 
     resp->body[0].iov_base = resp->owned;
