@@ -191,6 +191,15 @@ ngx_int_t ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
 ngx_int_t ngx_http_sandbox_render_ws_uploaded(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 
+/* ngx_http_sandbox_run.c */
+ngx_int_t ngx_http_sandbox_args_run(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_msec_t ngx_http_sandbox_run_extra_timeout(cJSON *args);
+ngx_int_t ngx_http_sandbox_render_run(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_runtimes(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+
 /* ngx_http_sandbox_quota.c */
 ngx_int_t ngx_http_sandbox_render_quota(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
@@ -280,6 +289,10 @@ ngx_buf_t *ngx_http_sandbox_splice_blobs(ngx_http_request_t *r,
     cJSON *scalars, ngx_http_sandbox_blob_t *blobs, ngx_uint_t n);
 ngx_int_t ngx_http_sandbox_add_time(cJSON *to, cJSON *from,
     const char *name);
+ngx_int_t ngx_http_sandbox_copy_member(cJSON *to, cJSON *from,
+    const char *name, cJSON_bool (*is_type)(const cJSON *));
+ngx_int_t ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from,
+    const char *name, cJSON_bool (*is_type)(const cJSON *));
 ngx_int_t ngx_http_sandbox_render_health(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 ngx_int_t ngx_http_sandbox_render_ready(ngx_http_request_t *r,

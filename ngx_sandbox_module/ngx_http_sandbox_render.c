@@ -26,10 +26,6 @@ static ngx_uint_t ngx_http_sandbox_error_status(const char *code);
 static cJSON *ngx_http_sandbox_session_json(cJSON *session);
 static ngx_int_t ngx_http_sandbox_add_ready_check(cJSON *checks,
     cJSON *from, const char *name, cJSON **failed);
-static ngx_int_t ngx_http_sandbox_copy_member(cJSON *to, cJSON *from,
-    const char *name, cJSON_bool (*is_type)(const cJSON *));
-static ngx_int_t ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from,
-    const char *name, cJSON_bool (*is_type)(const cJSON *));
 static ngx_int_t ngx_http_sandbox_invalid(ngx_http_request_t *r,
     const char *what);
 
@@ -728,7 +724,7 @@ ngx_http_sandbox_add_time(cJSON *to, cJSON *from, const char *name)
 
 /* Copies from->name to to->name when it is present and of the type. */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_copy_member(cJSON *to, cJSON *from, const char *name,
     cJSON_bool (*is_type)(const cJSON *))
 {
@@ -753,7 +749,7 @@ ngx_http_sandbox_copy_member(cJSON *to, cJSON *from, const char *name,
 
 /* Copies the member when it is of the type, else adds it as null. */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from, const char *name,
     cJSON_bool (*is_type)(const cJSON *))
 {

@@ -80,6 +80,12 @@ static ngx_http_sandbox_route_t  ngx_http_sandbox_routes[] = {
     { NGX_HTTP_GET, ngx_string("/quota"), "quota", 0,
       ngx_http_sandbox_args_none, ngx_http_sandbox_render_quota },
 
+    { NGX_HTTP_POST, ngx_string("/run"), "run", 0,
+      ngx_http_sandbox_args_run, ngx_http_sandbox_render_run },
+
+    { NGX_HTTP_GET, ngx_string("/runtimes"), "runtimes", 0,
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_runtimes },
+
     { 0, ngx_null_string, NULL, 0, NULL, NULL }
 };
 
@@ -225,6 +231,10 @@ ngx_http_sandbox_dispatch(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
     if (ngx_strcmp(ctx->route->op, "exec") == 0) {
         extra = (ngx_msec_t) cJSON_GetNumberValue(
                     cJSON_GetObjectItemCaseSensitive(args, "timeout_ms"));
+    }
+
+    if (ngx_strcmp(ctx->route->op, "run") == 0) {
+        extra = ngx_http_sandbox_run_extra_timeout(args);
     }
 
     rc = ngx_http_sandbox_upstream_start(r, ctx, args, extra);

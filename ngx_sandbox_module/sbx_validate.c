@@ -21,12 +21,8 @@ typedef struct {
 } sbx_field_t;
 
 
-static cJSON *sbx_parse_object(const char *body, size_t len,
-    sbx_refusal_t *why);
 static cJSON *sbx_check_fields(const cJSON *obj, const sbx_field_t *fields,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
-static int sbx_refuse(sbx_refusal_t *why, int status, const char *code,
-    const char *fmt, ...);
 static int sbx_check_session_id(const cJSON *item, cJSON *args,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
 static int sbx_check_command(const cJSON *item, cJSON *args,
@@ -345,7 +341,7 @@ sbx_parse_session_create(const char *body, size_t len, sbx_refusal_t *why)
 }
 
 
-static cJSON *
+cJSON *
 sbx_parse_object(const char *body, size_t len, sbx_refusal_t *why)
 {
     cJSON  *obj;
@@ -627,7 +623,7 @@ sbx_check_env(const cJSON *item, cJSON *args,
 }
 
 
-static int
+int
 sbx_refuse(sbx_refusal_t *why, int status, const char *code,
     const char *fmt, ...)
 {

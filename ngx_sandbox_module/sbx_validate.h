@@ -27,6 +27,13 @@
 #define SBX_ENV_VALUE_MAX      32768
 #define SBX_WS_PATH_MAX        4096
 #define SBX_WS_NAME_MAX        255
+#define SBX_RUN_CODE_MAX       (256 * 1024)     /* code, or all files */
+#define SBX_RUN_STDIN_MAX      (128 * 1024)
+#define SBX_RUN_FILES_MAX      32
+#define SBX_RUN_ARGS_MAX       64
+#define SBX_RUN_ARG_MAX        4096
+#define SBX_RUN_LANGUAGE_MAX   32
+#define SBX_RUN_COMPILE_MS     30000
 
 
 typedef struct {
@@ -85,6 +92,20 @@ cJSON *sbx_parse_execute(const char *body, size_t len,
 /* The same for a POST /sessions body, which may be empty. */
 cJSON *sbx_parse_session_create(const char *body, size_t len,
     sbx_refusal_t *why);
+
+/*
+ * The same for a POST /run body (sbx_validate_run.c): the "run" op's
+ * arguments, timeouts in milliseconds, compile_timeout_ms always set.
+ */
+cJSON *sbx_parse_run(const char *body, size_t len,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+
+/* A JSON object of at most len bytes without NUL, or NULL with *why. */
+cJSON *sbx_parse_object(const char *body, size_t len, sbx_refusal_t *why);
+
+/* Fills *why; returns -1. */
+int sbx_refuse(sbx_refusal_t *why, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 
 #endif /* SBX_VALIDATE_H */

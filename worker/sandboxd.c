@@ -30,6 +30,7 @@
 #include "sbx_confgen.h"
 #include "sbx_log.h"
 #include "sbx_rebuild.h"
+#include "sbx_run_box.h"
 #include "sbx_server.h"
 #include "sbx_store_mem.h"
 
@@ -295,6 +296,7 @@ sbx_serve(const sbx_config_t *conf, const char *path)
     sbx_cleanup_stop();
     left = sbx_server_shutdown(&deadline) != SBX_OK;
     left |= sbx_cleanup_join(&deadline) != SBX_OK;
+    left |= sbx_run_box_join(&deadline) != SBX_OK;
 
     if (conf->pid_file[0] != '\0') {
         (void) unlink(conf->pid_file);

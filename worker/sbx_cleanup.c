@@ -128,6 +128,42 @@ sbx_cleanup_remove(sbx_ctx_t *ctx, const char *user, const char *sid,
 
 
 /*
+ * A run's container (sbx_run_box.c) outlives its run only when sandboxd
+ * stopped mid-run or could not remove it: removed once no run can still
+ * be using it (twice exec_timeout_max, for a compile step and a run).
+ */
+static int
+sbx_cleanup_run(sbx_ctx_t *ctx, cJSON *c, const char *id, int64_t created,
+    int64_t now)
+{
+    cJSON        *names;
+    sbx_error_t   err;
+
+    if (created + (int64_t) (2 * ctx->conf->exec_timeout_max
+                             + ctx->conf->cleanup_grace + 60) > now)
+    {
+        return 0;
+    }
+
+    if (sbx_docker_remove(&ctx->docker, id, &err) != SBX_OK) {
+        sbx_log_warn("cleanup: cannot remove run container %.12s: %s", id,
+                     err.msg);
+        return 0;
+    }
+
+    names = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "Names"),
+                               0);
+    if (cJSON_IsString(names) && names->valuestring[0] == '/') {
+        sbx_agent_forget(names->valuestring + 1);
+    }
+
+    sbx_log_info("cleanup: removed container %.12s of an old run", id);
+
+    return 1;
+}
+
+
+/*
  * Looks at one container: 1 when removed, 0 when kept, -1 when Redis
  * failed (the pass stops).
  */
@@ -144,6 +180,13 @@ sbx_cleanup_one(sbx_ctx_t *ctx, cJSON *c, int64_t now)
     user = sbx_cleanup_label(c, SBX_LABEL_USER);
     sid = sbx_cleanup_label(c, SBX_LABEL_SESSION);
     created = sbx_cleanup_label(c, SBX_LABEL_CREATED);
+
+    if (sid == NULL && sbx_cleanup_label(c, SBX_LABEL_RUN) != NULL
+        && cJSON_IsString(idv) && sbx_valid_docker_id(idv->valuestring)
+        && created != NULL && sbx_parse_uint(created, &t) == SBX_OK)
+    {
+        return sbx_cleanup_run(ctx, c, idv->valuestring, (int64_t) t, now);
+    }
 
     if (!cJSON_IsString(idv) || !sbx_valid_docker_id(idv->valuestring)
         || user == NULL || sid == NULL || created == NULL

@@ -676,6 +676,89 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
 }
 
 
+/*
+ * The body of a run's container: a session's, with the run label in
+ * place of the session label and the run's own memory limit.
+ */
+static cJSON *
+sbx_docker_run_body(const sbx_config_t *conf, const char *user,
+    const char *run_id, const char *agent_run, uint64_t memory)
+{
+    cJSON  *b, *labels, *hc;
+
+    b = sbx_docker_create_body(conf, user, run_id, agent_run, 0);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    labels = cJSON_GetObjectItemCaseSensitive(b, "Labels");
+    cJSON_DeleteItemFromObjectCaseSensitive(labels, SBX_LABEL_SESSION);
+    cJSON_AddStringToObject(labels, SBX_LABEL_RUN, run_id);
+
+    hc = cJSON_GetObjectItemCaseSensitive(b, "HostConfig");
+    cJSON_ReplaceItemInObjectCaseSensitive(hc, "Memory",
+                                           cJSON_CreateNumber(memory));
+    cJSON_ReplaceItemInObjectCaseSensitive(hc, "MemorySwap",
+                                           cJSON_CreateNumber(memory));
+
+    return b;
+}
+
+
+int
+sbx_docker_create_run(sbx_docker_t *dk, const char *user,
+    const char *run_id, const char *name, const char *agent_run,
+    uint64_t memory, char *id, sbx_error_t *err)
+{
+    char         path[256];
+    cJSON       *body, *res;
+    sbx_error_t  rm_err;
+    int          rc;
+
+    if (sbx_docker_path(path, sizeof(path), err,
+                        "/containers/create?name=%s", name)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    body = sbx_docker_run_body(dk->conf, user, run_id, agent_run, memory);
+    if (body == NULL) {
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    rc = sbx_docker_call(dk, "POST", path, body, SBX_DOCKER_CALL_MS, &res,
+                         err);
+    cJSON_Delete(body);
+
+    if (rc != SBX_OK) {
+        if (dk->timed_out) {
+            (void) sbx_docker_remove(dk, name, &rm_err);
+        }
+
+        sbx_docker_public_error(err,
+                                "the sandbox container could not be created");
+        return SBX_ERR;
+    }
+
+    rc = sbx_docker_copy_id(res, id, err);
+    cJSON_Delete(res);
+
+    if (rc != SBX_OK || sbx_docker_start(dk, id, err) != SBX_OK) {
+        if (sbx_docker_remove(dk, rc == SBX_OK ? id : name, &rm_err)
+            != SBX_OK)
+        {
+            sbx_log_error("cannot remove run container %s: %s", name,
+                          rm_err.msg);
+        }
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
 int
 sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
     int *agent, sbx_error_t *err)

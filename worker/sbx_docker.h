@@ -29,6 +29,7 @@
 #define SBX_LABEL_USER      "io.ngx-sandbox.user"
 #define SBX_LABEL_SESSION   "io.ngx-sandbox.session"
 #define SBX_LABEL_CREATED   "io.ngx-sandbox.created"
+#define SBX_LABEL_RUN       "io.ngx-sandbox.run"
 
 
 typedef size_t (*sbx_docker_sink_pt)(char *p, size_t size, size_t n,
@@ -91,6 +92,14 @@ int sbx_docker_create_session(sbx_docker_t *dk, const char *user,
     const char *session_id, const char *name, const char *agent_run,
     int persist, char *id, sbx_error_t *err);
 
+/*
+ * Creates and starts the container of a one-shot run: isolated as a
+ * session's (tmpfs /workspace, never a volume), labelled with the run's
+ * id instead of a session's, with its own memory limit (bytes).
+ */
+int sbx_docker_create_run(sbx_docker_t *dk, const char *user,
+    const char *run_id, const char *name, const char *agent_run,
+    uint64_t memory, char *id, sbx_error_t *err);
 /*
  * Inspects a container: *pid is its PID 1 on the host (0 unless running),
  * *agent whether that is the agent.  A missing container is session_lost.

@@ -23,6 +23,8 @@ typedef struct {
     size_t       body_len;
     cJSON       *result;        /* the op fills it */
     int64_t      started_ms;
+    char         made_id[SBX_SESSION_ID_MAX + 1];  /* an id the op made,
+                                                      for session_id */
 } sbx_op_req_t;
 
 
@@ -40,6 +42,9 @@ int sbx_ops_check_args(cJSON *args, const char **allowed, sbx_error_t *err);
 int sbx_ops_session_arg(sbx_op_req_t *req, int required, const char **out,
     sbx_error_t *err);
 
+/* "SIGKILL" for 9; buf (len bytes) holds the name of an unknown one. */
+const char *sbx_ops_signal_name(int sig, char *buf, size_t len);
+
 /* The workspace operations (sbx_ops_files.c). */
 int sbx_op_file_list(sbx_ctx_t *ctx, sbx_op_req_t *req,
     sbx_response_t *resp, sbx_error_t *err);
@@ -48,6 +53,20 @@ int sbx_op_file_read(sbx_ctx_t *ctx, sbx_op_req_t *req,
 int sbx_op_file_write(sbx_ctx_t *ctx, sbx_op_req_t *req,
     sbx_response_t *resp, sbx_error_t *err);
 int sbx_op_file_delete(sbx_ctx_t *ctx, sbx_op_req_t *req,
+    sbx_response_t *resp, sbx_error_t *err);
+
+/*
+ * Writes a file of len bytes at path (relative to /workspace) through the
+ * agent of rec's container: the run op's files.  Errors as file.write's;
+ * nothing is dropped, the caller owns the container.
+ */
+int sbx_files_write_box(sbx_ctx_t *ctx, const sbx_session_rec_t *rec,
+    const char *path, const void *data, size_t len, sbx_error_t *err);
+
+/* A one-shot run in a fresh container (sbx_ops_run.c). */
+int sbx_op_run(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
+    sbx_error_t *err);
+int sbx_op_runtimes(sbx_ctx_t *ctx, sbx_op_req_t *req,
     sbx_response_t *resp, sbx_error_t *err);
 
 /* The caller's quotas and usage (sbx_ops_quota.c). */

@@ -59,6 +59,8 @@ static const sbx_op_t  sbx_ops[] = {
     { "file.write", 1, 1, 1, sbx_op_file_write },
     { "file.delete", 1, 0, 1, sbx_op_file_delete },
     { "quota", 1, 0, 0, sbx_op_quota },
+    { "run", 1, 1, 1, sbx_op_run },
+    { "runtimes", 1, 0, 0, sbx_op_runtimes },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -522,7 +524,7 @@ sbx_ops_exec_args(sbx_ctx_t *ctx, cJSON *args, sbx_exec_req_t *req,
 }
 
 
-static const char *
+const char *
 sbx_ops_signal_name(int sig, char *buf, size_t len)
 {
     static const char  *names[] = {

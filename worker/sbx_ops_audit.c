@@ -79,6 +79,11 @@ sbx_ops_audit(sbx_ctx_t *ctx, const char *op, const char *id,
         sbx_ops_audit_exec(req->result, &rec);
     }
 
+    /* a run is told by its language; its session is the run's id */
+    if (strcmp(op, "run") == 0) {
+        rec.command = sbx_ops_audit_str(req->result, "language");
+    }
+
     if (strncmp(op, "file.", 5) == 0) {
         rec.path = sbx_ops_audit_str(req->args, "path");
     }

@@ -600,3 +600,52 @@ sbx_op_file_delete(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     return sbx_files_path_op(ctx, req, "delete", names, NULL, &path, &rec,
                              &r, err);
 }
+
+
+int
+sbx_files_write_box(sbx_ctx_t *ctx, const sbx_session_rec_t *rec,
+    const char *path, const void *data, size_t len, sbx_error_t *err)
+{
+    static const char  *names[] = { "size", NULL };
+    uint64_t            max[1];
+    sbx_kv_buf_t        h;
+    sbx_agent_reply_t   reply;
+    sbx_files_reply_t   r;
+    const char         *why;
+    int                 rc;
+
+    sbx_kv_buf_init(&h, SBX_AGENT_REQUEST_MAX);
+    sbx_kv_add_str(&h, "op", "write");
+    sbx_kv_add_str(&h, "path", path);
+
+    if (h.failed) {
+        sbx_kv_buf_free(&h);
+        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
+        return SBX_ERR;
+    }
+
+    rc = sbx_agent_call(ctx, rec, &h, data, len, SBX_FILES_ANSWER_MS, 0,
+                        &reply, err);
+    sbx_kv_buf_free(&h);
+
+    if (rc == SBX_DECLINED) {
+        sbx_error_set(err, SBX_E_AGENT_UNAVAILABLE,
+                      "the sandbox's agent does not answer");
+        return SBX_ERR;
+    }
+
+    if (rc != SBX_OK) {
+        return SBX_ERR;
+    }
+
+    max[0] = len;
+    why = "";
+    rc = sbx_files_parse(&reply, names, max, &r, &why);
+    sbx_agent_reply_free(&reply);
+
+    if (rc != SBX_OK || (r.ok && r.value[0] != len)) {
+        return sbx_agent_broken(rec, why, err);
+    }
+
+    return r.ok ? SBX_OK : sbx_files_refused(path, &r, err);
+}
