@@ -11,18 +11,6 @@
 #include "sbx_validate.h"
 
 
-typedef int (*sbx_field_check_pt)(const cJSON *item, cJSON *args,
-    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
-
-
-typedef struct {
-    const char          *name;
-    sbx_field_check_pt   check;
-} sbx_field_t;
-
-
-static cJSON *sbx_check_fields(const cJSON *obj, const sbx_field_t *fields,
-    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
 static int sbx_check_session_id(const cJSON *item, cJSON *args,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
 static int sbx_check_command(const cJSON *item, cJSON *args,
@@ -377,7 +365,7 @@ sbx_parse_object(const char *body, size_t len, sbx_refusal_t *why)
  * checks built.
  */
 
-static cJSON *
+cJSON *
 sbx_check_fields(const cJSON *obj, const sbx_field_t *fields,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why)
 {

@@ -103,6 +103,23 @@ cJSON *sbx_parse_run(const char *body, size_t len,
 /* A JSON object of at most len bytes without NUL, or NULL with *why. */
 cJSON *sbx_parse_object(const char *body, size_t len, sbx_refusal_t *why);
 
+/* A body member's check: adds what it allows to args, or refuses. */
+typedef int (*sbx_field_check_pt)(const cJSON *item, cJSON *args,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+
+typedef struct {
+    const char          *name;
+    sbx_field_check_pt   check;
+} sbx_field_t;
+
+/*
+ * The args of a body object: each member checked by its field's check
+ * (null members skipped), an unknown one refused.  NULL with *why filled
+ * in when refused; the caller frees the result.
+ */
+cJSON *sbx_check_fields(const cJSON *obj, const sbx_field_t *fields,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+
 /* Fills *why; returns -1. */
 int sbx_refuse(sbx_refusal_t *why, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

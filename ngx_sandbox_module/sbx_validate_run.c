@@ -15,16 +15,6 @@
 #include "sbx_validate.h"
 
 
-typedef int (*sbx_run_check_pt)(const cJSON *item, cJSON *args,
-    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
-
-
-typedef struct {
-    const char        *name;
-    sbx_run_check_pt   check;
-} sbx_run_field_t;
-
-
 static int sbx_run_check_language(const cJSON *item, cJSON *args,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
 static int sbx_run_check_version(const cJSON *item, cJSON *args,
@@ -45,7 +35,7 @@ static int sbx_run_check_memory(const cJSON *item, cJSON *args,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
 
 
-static const sbx_run_field_t  sbx_run_fields[] = {
+static const sbx_field_t  sbx_run_fields[] = {
     { "language", sbx_run_check_language },
     { "version", sbx_run_check_version },
     { "code", sbx_run_check_code },
@@ -374,8 +364,7 @@ cJSON *
 sbx_parse_run(const char *body, size_t len, const sbx_exec_policy_t *policy,
     sbx_refusal_t *why)
 {
-    cJSON                  *obj, *args, *item;
-    const sbx_run_field_t  *f;
+    cJSON  *obj, *args;
 
     if (len == 0) {
         sbx_refuse(why, 400, "invalid_request",
@@ -388,28 +377,10 @@ sbx_parse_run(const char *body, size_t len, const sbx_exec_policy_t *policy,
         return NULL;
     }
 
-    args = cJSON_CreateObject();
+    args = sbx_check_fields(obj, sbx_run_fields, policy, why);
     if (args == NULL) {
-        sbx_refuse(why, 500, "internal", "out of memory");
-        goto failed;
-    }
-
-    cJSON_ArrayForEach(item, obj) {
-        for (f = sbx_run_fields; f->name != NULL; f++) {
-            if (strcmp(f->name, item->string) == 0) {
-                break;
-            }
-        }
-
-        if (f->name == NULL) {
-            sbx_refuse(why, 400, "invalid_request", "unknown field \"%.64s\"",
-                       item->string);
-            goto failed;
-        }
-
-        if (!cJSON_IsNull(item) && f->check(item, args, policy, why) != 0) {
-            goto failed;
-        }
+        cJSON_Delete(obj);
+        return NULL;
     }
 
     if ((cJSON_GetObjectItemCaseSensitive(args, "code") == NULL)

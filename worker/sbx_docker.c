@@ -19,6 +19,8 @@
 #define SBX_DOCKER_CALL_MS      30000
 #define SBX_DOCKER_RESPONSE_MAX (8 * 1024 * 1024)
 
+#define SBX_CONFLICT            1   /* a container of that name exists */
+
 
 typedef struct {
     char    *data;
@@ -608,13 +610,18 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
 }
 
 
-int
-sbx_docker_create_session(sbx_docker_t *dk, const char *user,
-    const char *session_id, const char *name, const char *agent_run,
-    int persist, char *id, sbx_error_t *err)
+/*
+ * Creates the container "name" from body and starts it; id gets its id.
+ * SBX_CONFLICT when a container of that name exists (dk->status 409),
+ * for the caller to decide; any other failure removes what may have been
+ * made (a create that timed out may have happened all the same).
+ */
+static int
+sbx_docker_create_started(sbx_docker_t *dk, const char *name, cJSON *body,
+    char *id, sbx_error_t *err)
 {
     char         path[256];
-    cJSON       *body, *res;
+    cJSON       *res;
     sbx_error_t  rm_err;
     int          rc;
 
@@ -625,6 +632,52 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
         return SBX_ERR;
     }
 
+    rc = sbx_docker_call(dk, "POST", path, body, SBX_DOCKER_CALL_MS, &res,
+                         err);
+
+    if (rc != SBX_OK) {
+        if (dk->status == 409) {
+            return SBX_CONFLICT;
+        }
+
+        if (dk->timed_out && sbx_docker_remove(dk, name, &rm_err) != SBX_OK)
+        {
+            sbx_log_warn("create of container %s timed out and it cannot be "
+                         "removed (%s); the cleanup loop will", name,
+                         rm_err.msg);
+        }
+
+        sbx_docker_public_error(err,
+                                "the sandbox container could not be created");
+        return SBX_ERR;
+    }
+
+    rc = sbx_docker_copy_id(res, id, err);
+    cJSON_Delete(res);
+
+    if (rc != SBX_OK || sbx_docker_start(dk, id, err) != SBX_OK) {
+        if (sbx_docker_remove(dk, rc == SBX_OK ? id : name, &rm_err)
+            != SBX_OK)
+        {
+            sbx_log_error("cannot remove container %s that failed to start: "
+                          "%s", name, rm_err.msg);
+        }
+
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+int
+sbx_docker_create_session(sbx_docker_t *dk, const char *user,
+    const char *session_id, const char *name, const char *agent_run,
+    int persist, char *id, sbx_error_t *err)
+{
+    cJSON  *body;
+    int     rc;
+
     body = sbx_docker_create_body(dk->conf, user, session_id, agent_run,
                                   persist);
     if (body == NULL) {
@@ -632,47 +685,14 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
         return SBX_ERR;
     }
 
-    rc = sbx_docker_call(dk, "POST", path, body, SBX_DOCKER_CALL_MS, &res,
-                         err);
+    rc = sbx_docker_create_started(dk, name, body, id, err);
     cJSON_Delete(body);
 
-    if (rc != SBX_OK) {
-        if (dk->status == 409) {
-            return sbx_docker_adopt(dk, user, session_id, name, id, err);
-        }
-
-        if (dk->timed_out) {
-            /* Docker may have created it after all: nothing records it */
-            if (sbx_docker_remove(dk, name, &rm_err) != SBX_OK) {
-                sbx_log_warn("create of container %s timed out and it "
-                             "cannot be removed (%s); the cleanup loop "
-                             "will", name, rm_err.msg);
-            }
-        }
-
-        sbx_docker_public_error(err,
-                                "the sandbox container could not be created");
-
-        return SBX_ERR;
+    if (rc == SBX_CONFLICT) {
+        return sbx_docker_adopt(dk, user, session_id, name, id, err);
     }
 
-    rc = sbx_docker_copy_id(res, id, err);
-    cJSON_Delete(res);
-
-    if (rc != SBX_OK) {
-        (void) sbx_docker_remove(dk, name, &rm_err);
-        return SBX_ERR;
-    }
-
-    if (sbx_docker_start(dk, id, err) != SBX_OK) {
-        if (sbx_docker_remove(dk, id, &rm_err) != SBX_OK) {
-            sbx_log_error("cannot remove container %s (%s) that failed to "
-                          "start: %s", id, name, rm_err.msg);
-        }
-        return SBX_ERR;
-    }
-
-    return SBX_OK;
+    return rc;
 }
 
 
@@ -710,17 +730,8 @@ sbx_docker_create_run(sbx_docker_t *dk, const char *user,
     const char *run_id, const char *name, const char *agent_run,
     uint64_t memory, char *id, sbx_error_t *err)
 {
-    char         path[256];
-    cJSON       *body, *res;
-    sbx_error_t  rm_err;
-    int          rc;
-
-    if (sbx_docker_path(path, sizeof(path), err,
-                        "/containers/create?name=%s", name)
-        != SBX_OK)
-    {
-        return SBX_ERR;
-    }
+    cJSON  *body;
+    int     rc;
 
     body = sbx_docker_run_body(dk->conf, user, run_id, agent_run, memory);
     if (body == NULL) {
@@ -728,34 +739,17 @@ sbx_docker_create_run(sbx_docker_t *dk, const char *user,
         return SBX_ERR;
     }
 
-    rc = sbx_docker_call(dk, "POST", path, body, SBX_DOCKER_CALL_MS, &res,
-                         err);
+    rc = sbx_docker_create_started(dk, name, body, id, err);
     cJSON_Delete(body);
 
-    if (rc != SBX_OK) {
-        if (dk->timed_out) {
-            (void) sbx_docker_remove(dk, name, &rm_err);
-        }
-
+    if (rc == SBX_CONFLICT) {
+        /* run names are random: a conflict is no run of ours */
         sbx_docker_public_error(err,
                                 "the sandbox container could not be created");
         return SBX_ERR;
     }
 
-    rc = sbx_docker_copy_id(res, id, err);
-    cJSON_Delete(res);
-
-    if (rc != SBX_OK || sbx_docker_start(dk, id, err) != SBX_OK) {
-        if (sbx_docker_remove(dk, rc == SBX_OK ? id : name, &rm_err)
-            != SBX_OK)
-        {
-            sbx_log_error("cannot remove run container %s: %s", name,
-                          rm_err.msg);
-        }
-        return SBX_ERR;
-    }
-
-    return SBX_OK;
+    return rc;
 }
 
 
