@@ -12,8 +12,6 @@
 #include "ngx_http_sandbox_module.h"
 
 
-static ngx_int_t ngx_http_sandbox_run_body(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON *args);
 static ngx_int_t ngx_http_sandbox_run_bytes(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *content, cJSON *encoding,
     ngx_buf_t *b, cJSON *list, const char *name);
@@ -64,7 +62,7 @@ ngx_http_sandbox_args_run(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
  * sizes in args: "files": [{"name"?, "size"}], "stdin_size".
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_run_body(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
     cJSON *args)
 {
