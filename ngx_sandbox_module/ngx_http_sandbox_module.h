@@ -205,8 +205,9 @@ ngx_int_t ngx_http_sandbox_render_piston_runtimes(ngx_http_request_t *r,
 /* ngx_http_sandbox_run.c */
 ngx_int_t ngx_http_sandbox_args_run(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
-ngx_int_t ngx_http_sandbox_run_body(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON *args);
+ngx_int_t ngx_http_sandbox_run_args(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, const char *body, size_t len,
+    cJSON **args);
 ngx_msec_t ngx_http_sandbox_run_extra_timeout(cJSON *args);
 ngx_int_t ngx_http_sandbox_render_run(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);

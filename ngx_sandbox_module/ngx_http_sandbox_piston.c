@@ -35,14 +35,10 @@ ngx_int_t
 ngx_http_sandbox_args_piston_execute(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args)
 {
-    char                         *s;
-    cJSON                        *run;
-    ngx_int_t                     rc;
-    ngx_str_t                     body;
-    sbx_refusal_t                 why;
-    ngx_http_sandbox_loc_conf_t  *slcf;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
+    char       *s;
+    cJSON      *run;
+    ngx_int_t   rc;
+    ngx_str_t   body;
 
     rc = ngx_http_sandbox_body(r, &body);
     if (rc != NGX_OK) {
@@ -61,20 +57,8 @@ ngx_http_sandbox_args_piston_execute(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    *args = sbx_parse_run(s, ngx_strlen(s), &slcf->policy, &why);
+    rc = ngx_http_sandbox_run_args(r, ctx, s, ngx_strlen(s), args);
     cJSON_free(s);
-
-    if (*args == NULL) {
-        return ngx_http_sandbox_fail(r, ctx, why.status, why.code,
-                                     why.message);
-    }
-
-    rc = ngx_http_sandbox_run_body(r, ctx, *args);
-
-    if (rc != NGX_OK) {
-        cJSON_Delete(*args);
-        *args = NULL;
-    }
 
     return rc;
 }

@@ -165,6 +165,12 @@ ngx_http_sandbox_handler(ngx_http_request_t *r)
     if (ctx->route == NULL) {
         ngx_http_sandbox_relative_path(r, &path);
 
+        /* Piston's clients get Piston's error shape for its paths too */
+
+        ctx->piston = path.len >= sizeof("/api/v2/") - 1
+                      && ngx_strncmp(path.data, "/api/v2/",
+                                     sizeof("/api/v2/") - 1) == 0;
+
         rc = ngx_http_sandbox_method_not_allowed(r, ctx, &path);
         if (rc != NGX_DECLINED) {
             return rc;

@@ -131,6 +131,14 @@ $r = api('GET', '/api/v2/execute', undef, key => undef);
 is($r->{status}, 405, 'GET /api/v2/execute: 405');
 ok(defined $r->{json}{message}, '{"message"}');
 
+$r = api('GET', '/api/v2/packages', undef, key => undef);
+is($r->{status}, 404, 'a Piston path we do not serve: 404');
+ok(defined $r->{json}{message}, '{"message"}');
+
+$r = api('GET', '/no-such-thing', undef, key => undef);
+is($r->{status}, 404, 'elsewhere: 404');
+ok(defined $r->{json}{error}{code}, 'in the module\'s {"error"} shape');
+
 
 # npm's piston-client, unchanged
 
