@@ -273,14 +273,21 @@ ngx_http_sandbox_add_error(ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status,
     code = (char *) e->code;
     message = (char *) e->message;
 
-    error = cJSON_AddObjectToObject(json, "error");
-    if (error == NULL) {
-        return NGX_ERROR;
-    }
-
     if (ctx->error_code.len) {
         code = (char *) ctx->error_code.data;
         message = (char *) ctx->error_message.data;
+    }
+
+    /* Piston's clients read {"message": "..."} */
+
+    if (ctx->piston) {
+        return cJSON_AddStringToObject(json, "message", message) ? NGX_OK
+                                                                 : NGX_ERROR;
+    }
+
+    error = cJSON_AddObjectToObject(json, "error");
+    if (error == NULL) {
+        return NGX_ERROR;
     }
 
     if (cJSON_AddStringToObject(error, "code", code) == NULL

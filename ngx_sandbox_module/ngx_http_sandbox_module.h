@@ -122,6 +122,7 @@ typedef struct {
     ngx_uint_t                  public;     /* no credentials needed */
     ngx_http_sandbox_args_pt    args;
     ngx_http_sandbox_render_pt  render;
+    ngx_uint_t                  piston;     /* errors as {"message"} */
 } ngx_http_sandbox_route_t;
 
 
@@ -134,6 +135,7 @@ struct ngx_http_sandbox_ctx_s {
 
     ngx_str_t                   error_code;
     ngx_str_t                   error_message;
+    ngx_str_t                   piston_version; /* the range asked for */
 
     ngx_chain_t                *request;    /* the op frame */
     ngx_chain_t                *req_body;   /* the frame's body, or NULL */
@@ -157,6 +159,7 @@ struct ngx_http_sandbox_ctx_s {
     unsigned                    has_exit_code:1;
     unsigned                    ran:1;          /* a command's result */
     unsigned                    timed_out:1;
+    unsigned                    piston:1;       /* errors as {"message"} */
 };
 
 
@@ -191,9 +194,20 @@ ngx_int_t ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
 ngx_int_t ngx_http_sandbox_render_ws_uploaded(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 
+/* ngx_http_sandbox_piston.c */
+ngx_int_t ngx_http_sandbox_args_piston_execute(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_render_piston_execute(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_piston_runtimes(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+
 /* ngx_http_sandbox_run.c */
 ngx_int_t ngx_http_sandbox_args_run(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_run_args(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, const char *body, size_t len,
+    cJSON **args);
 ngx_msec_t ngx_http_sandbox_run_extra_timeout(cJSON *args);
 ngx_int_t ngx_http_sandbox_render_run(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);

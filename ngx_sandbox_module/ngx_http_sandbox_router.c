@@ -40,53 +40,68 @@ static ngx_int_t ngx_http_sandbox_refused(ngx_http_request_t *r,
 static ngx_http_sandbox_route_t  ngx_http_sandbox_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_string("/health"), NULL, 1,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_health },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_health, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_string("/ready"), "ready", 1,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_ready },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_ready, 0 },
 
     { NGX_HTTP_POST, ngx_string("/sessions"), "session.create", 0,
-      ngx_http_sandbox_args_session_create, ngx_http_sandbox_render_session },
+      ngx_http_sandbox_args_session_create, ngx_http_sandbox_render_session,
+      0 },
 
     { NGX_HTTP_GET, ngx_string("/sessions"), "session.list", 0,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_sessions },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_sessions, 0 },
 
     { NGX_HTTP_GET, ngx_string("/sessions/*"), "session.get", 0,
-      ngx_http_sandbox_args_session_id, ngx_http_sandbox_render_session },
+      ngx_http_sandbox_args_session_id, ngx_http_sandbox_render_session, 0 },
 
     { NGX_HTTP_DELETE, ngx_string("/sessions/*"), "session.delete", 0,
-      ngx_http_sandbox_args_session_id, ngx_http_sandbox_render_deleted },
+      ngx_http_sandbox_args_session_id, ngx_http_sandbox_render_deleted, 0 },
 
     { NGX_HTTP_POST, ngx_string("/execute"), "exec", 0,
-      ngx_http_sandbox_args_execute, ngx_http_sandbox_render_exec },
+      ngx_http_sandbox_args_execute, ngx_http_sandbox_render_exec, 0 },
 
     { NGX_HTTP_GET, ngx_string("/sessions/*/workspace"), "file.list", 0,
-      ngx_http_sandbox_args_ws_list, ngx_http_sandbox_render_ws_list },
+      ngx_http_sandbox_args_ws_list, ngx_http_sandbox_render_ws_list, 0 },
 
     { NGX_HTTP_DELETE, ngx_string("/sessions/*/workspace"), "file.delete", 0,
-      ngx_http_sandbox_args_ws_delete, ngx_http_sandbox_render_deleted },
+      ngx_http_sandbox_args_ws_delete, ngx_http_sandbox_render_deleted, 0 },
 
     { NGX_HTTP_GET, ngx_string("/sessions/*/workspace/content"), "file.read",
-      0, ngx_http_sandbox_args_ws_read, ngx_http_sandbox_render_ws_read },
+      0, ngx_http_sandbox_args_ws_read, ngx_http_sandbox_render_ws_read, 0 },
 
     { NGX_HTTP_PUT, ngx_string("/sessions/*/workspace/content"),
       "file.write", 0, ngx_http_sandbox_args_ws_write,
-      ngx_http_sandbox_render_ws_written },
+      ngx_http_sandbox_render_ws_written, 0 },
 
     { NGX_HTTP_POST, ngx_string("/sessions/*/workspace/upload"),
       "file.write", 0, ngx_http_sandbox_args_ws_upload,
-      ngx_http_sandbox_render_ws_uploaded },
+      ngx_http_sandbox_render_ws_uploaded, 0 },
 
     { NGX_HTTP_GET, ngx_string("/quota"), "quota", 0,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_quota },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_quota, 0 },
 
     { NGX_HTTP_POST, ngx_string("/run"), "run", 0,
-      ngx_http_sandbox_args_run, ngx_http_sandbox_render_run },
+      ngx_http_sandbox_args_run, ngx_http_sandbox_render_run, 0 },
 
     { NGX_HTTP_GET, ngx_string("/runtimes"), "runtimes", 0,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_runtimes },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_runtimes, 0 },
 
-    { 0, ngx_null_string, NULL, 0, NULL, NULL }
+    { NGX_HTTP_POST, ngx_string("/api/v2/execute"), "run", 0,
+      ngx_http_sandbox_args_piston_execute,
+      ngx_http_sandbox_render_piston_execute, 1 },
+
+    { NGX_HTTP_GET, ngx_string("/api/v2/runtimes"), "runtimes", 0,
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_piston_runtimes, 1 },
+
+    { NGX_HTTP_POST, ngx_string("/api/v2/piston/execute"), "run", 0,
+      ngx_http_sandbox_args_piston_execute,
+      ngx_http_sandbox_render_piston_execute, 1 },
+
+    { NGX_HTTP_GET, ngx_string("/api/v2/piston/runtimes"), "runtimes", 0,
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_piston_runtimes, 1 },
+
+    { 0, ngx_null_string, NULL, 0, NULL, NULL, 0 }
 };
 
 
@@ -149,6 +164,12 @@ ngx_http_sandbox_handler(ngx_http_request_t *r)
 
     if (ctx->route == NULL) {
         ngx_http_sandbox_relative_path(r, &path);
+
+        /* Piston's clients get Piston's error shape for its paths too */
+
+        ctx->piston = path.len >= sizeof("/api/v2/") - 1
+                      && ngx_strncmp(path.data, "/api/v2/",
+                                     sizeof("/api/v2/") - 1) == 0;
 
         rc = ngx_http_sandbox_method_not_allowed(r, ctx, &path);
         if (rc != NGX_DECLINED) {
@@ -262,6 +283,7 @@ ngx_http_sandbox_route(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
         if (ngx_http_sandbox_path_match(&route->path, &path, &id)) {
             ctx->route = route;
             ctx->path_id = id;
+            ctx->piston = route->piston;
             return NGX_OK;
         }
     }
@@ -364,6 +386,7 @@ ngx_http_sandbox_method_not_allowed(ngx_http_request_t *r,
     for (route = ngx_http_sandbox_routes; route->path.len; route++) {
         if (ngx_http_sandbox_path_match(&route->path, path, &id)) {
             allowed |= route->method;
+            ctx->piston = route->piston;
         }
     }
 

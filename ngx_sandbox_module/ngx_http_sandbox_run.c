@@ -27,20 +27,35 @@ ngx_int_t
 ngx_http_sandbox_args_run(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
     cJSON **args)
 {
-    ngx_int_t                     rc;
-    ngx_str_t                     body;
-    sbx_refusal_t                 why;
-    ngx_http_sandbox_loc_conf_t  *slcf;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
+    ngx_int_t  rc;
+    ngx_str_t  body;
 
     rc = ngx_http_sandbox_body(r, &body);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    *args = sbx_parse_run((const char *) body.data, body.len, &slcf->policy,
-                          &why);
+    return ngx_http_sandbox_run_args(r, ctx, (const char *) body.data,
+                                     body.len, args);
+}
+
+
+/*
+ * The "run" op's arguments from a POST /run body (or one made from
+ * another API's request), its bytes moved to the frame's body.
+ */
+
+ngx_int_t
+ngx_http_sandbox_run_args(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
+    const char *body, size_t len, cJSON **args)
+{
+    ngx_int_t                     rc;
+    sbx_refusal_t                 why;
+    ngx_http_sandbox_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
+
+    *args = sbx_parse_run(body, len, &slcf->policy, &why);
 
     if (*args == NULL) {
         return ngx_http_sandbox_fail(r, ctx, why.status, why.code,
