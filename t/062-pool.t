@@ -123,7 +123,7 @@ $cold->start;
 $r = run_code('/c/', 'print(3)');
 is($r->{json}{run}{stdout}, "3\n", 'a pool of 0 runs cold');
 is(pool_of('/c/ready')->{size}, 0, '  its size is 0');
-is(scalar pool_ids('t062c'), 0, '  no pool container');
+is(scalar(my @none = pool_ids('t062c')), 0, '  no pool container');
 sleep 1;
 $cold->stop;
 
