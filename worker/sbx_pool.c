@@ -51,43 +51,72 @@ sbx_pool_label(void)
 }
 
 
+/*
+ * Pops the oldest ready container into e; 0 when none is ready.  The
+ * mutex is held.
+ */
+static int
+sbx_pool_pop(sbx_pool_entry_t *e)
+{
+    if (sbx_pool_count == 0) {
+        return 0;
+    }
+
+    *e = sbx_pool_ring[sbx_pool_head];
+    sbx_pool_head = (sbx_pool_head + 1) % SBX_POOL_MAX;
+    sbx_pool_count--;
+
+    pthread_cond_broadcast(&sbx_pool_cond);
+
+    return 1;
+}
+
+
 int
 sbx_pool_take(sbx_ctx_t *ctx, uint64_t memory, sbx_run_box_t *box)
 {
-    sbx_pool_entry_t  *e;
-    int                rc;
-
-    (void) ctx;
+    sbx_pool_entry_t  e;
+    int               rc, stale;
 
     if (sbx_pool_size == 0) {
         return SBX_ERR;
     }
 
     rc = SBX_ERR;
+    stale = 0;
 
     pthread_mutex_lock(&sbx_pool_mutex);
 
-    e = &sbx_pool_ring[sbx_pool_head];
-
-    if (sbx_pool_count != 0 && e->memory == memory) {
-        memcpy(box->rec.container_id, e->box.rec.container_id,
-               sizeof(box->rec.container_id));
-        memcpy(box->rec.container_name, e->box.rec.container_name,
-               sizeof(box->rec.container_name));
-        box->made = 1;
-
-        sbx_pool_head = (sbx_pool_head + 1) % SBX_POOL_MAX;
-        sbx_pool_count--;
+    if (sbx_pool_count != 0
+        && sbx_pool_ring[sbx_pool_head].memory == memory)
+    {
+        (void) sbx_pool_pop(&e);
         sbx_pool_hits++;
         rc = SBX_OK;
 
-        pthread_cond_broadcast(&sbx_pool_cond);
-
     } else {
         sbx_pool_misses++;
+
+        /* made before a reload changed container_memory: made again */
+        stale = sbx_pool_count != 0
+                && sbx_pool_ring[sbx_pool_head].memory
+                   != ctx->conf->container_memory
+                && sbx_pool_pop(&e);
     }
 
     pthread_mutex_unlock(&sbx_pool_mutex);
+
+    if (stale) {
+        sbx_run_box_release(ctx, &e.box);
+    }
+
+    if (rc == SBX_OK) {
+        memcpy(box->rec.container_id, e.box.rec.container_id,
+               sizeof(box->rec.container_id));
+        memcpy(box->rec.container_name, e.box.rec.container_name,
+               sizeof(box->rec.container_name));
+        box->made = 1;
+    }
 
     return rc;
 }
@@ -290,10 +319,10 @@ sbx_pool_start(const sbx_config_t *conf)
 int
 sbx_pool_stop(const struct timespec *deadline)
 {
-    sbx_run_box_t  box;
-    sbx_ctx_t      ctx;
-    unsigned       i;
-    int            rc;
+    sbx_pool_entry_t  e;
+    sbx_ctx_t         ctx;
+    unsigned          i;
+    int               rc;
 
     rc = SBX_OK;
 
@@ -322,13 +351,11 @@ sbx_pool_stop(const struct timespec *deadline)
             break;
         }
 
-        box = sbx_pool_ring[sbx_pool_head].box;
-        sbx_pool_head = (sbx_pool_head + 1) % SBX_POOL_MAX;
-        sbx_pool_count--;
+        (void) sbx_pool_pop(&e);
 
         pthread_mutex_unlock(&sbx_pool_mutex);
 
-        sbx_run_box_release(&ctx, &box);
+        sbx_run_box_release(&ctx, &e.box);
     }
 
     sbx_docker_cleanup(&ctx.docker);
