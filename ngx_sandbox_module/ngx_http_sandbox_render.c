@@ -295,7 +295,7 @@ ngx_http_sandbox_render_ready(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
 {
     u_char       message[256] = "sandboxd is not ready";
-    cJSON       *json, *checks, *sandboxd, *failed, *from, *error;
+    cJSON       *json, *checks, *sandboxd, *failed, *from, *error, *pool;
     ngx_int_t    rc;
     ngx_uint_t   ready, memory;
     const char  *detail, *store;
@@ -334,6 +334,16 @@ ngx_http_sandbox_render_ready(ngx_http_request_t *r,
     if (store != NULL
         && (ngx_strcmp(store, "redis") == 0 || memory)
         && cJSON_AddStringToObject(json, "store", store) == NULL)
+    {
+        cJSON_Delete(json);
+        return NGX_ERROR;
+    }
+
+    /* the warm pool's counters, as sandboxd gives them */
+    pool = cJSON_GetObjectItemCaseSensitive(result, "run_pool");
+
+    if (cJSON_IsObject(pool)
+        && !cJSON_AddItemToObject(json, "run_pool", cJSON_Duplicate(pool, 1)))
     {
         cJSON_Delete(json);
         return NGX_ERROR;

@@ -29,6 +29,7 @@
 #include "sbx_config.h"
 #include "sbx_confgen.h"
 #include "sbx_log.h"
+#include "sbx_pool.h"
 #include "sbx_rebuild.h"
 #include "sbx_run_box.h"
 #include "sbx_server.h"
@@ -283,6 +284,11 @@ sbx_serve(const sbx_config_t *conf, const char *path)
         return 1;
     }
 
+    if (sbx_pool_start(conf) != SBX_OK) {
+        sbx_log_error("cannot start the run pool");
+        return 1;
+    }
+
     sbx_log_info("sandboxd %s started (instance \"%s\", image %s)",
                  SBX_VERSION, conf->instance, conf->container_image);
 
@@ -296,6 +302,7 @@ sbx_serve(const sbx_config_t *conf, const char *path)
     sbx_cleanup_stop();
     left = sbx_server_shutdown(&deadline) != SBX_OK;
     left |= sbx_cleanup_join(&deadline) != SBX_OK;
+    left |= sbx_pool_stop(&deadline) != SBX_OK;
     left |= sbx_run_box_join(&deadline) != SBX_OK;
 
     if (conf->pid_file[0] != '\0') {

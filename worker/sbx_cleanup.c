@@ -15,6 +15,7 @@
 #include "sbx_cleanup_steps.h"
 #include "sbx_confgen.h"
 #include "sbx_log.h"
+#include "sbx_pool.h"
 #include "sbx_session.h"
 #include "sbx_store_gc.h"
 
@@ -171,12 +172,27 @@ static int
 sbx_cleanup_one(sbx_ctx_t *ctx, cJSON *c, int64_t now)
 {
     cJSON        *idv;
-    const char   *user, *sid, *created;
+    const char   *user, *sid, *created, *pool;
     uint64_t      t, max_age;
     int           exists, aged, rc;
     sbx_error_t   err;
 
     idv = cJSON_GetObjectItemCaseSensitive(c, "Id");
+    pool = sbx_cleanup_label(c, SBX_LABEL_POOL);
+
+    if (pool != NULL && cJSON_IsString(idv)
+        && sbx_valid_docker_id(idv->valuestring))
+    {
+        /* this sandboxd's pool is its own; --cleanup-once ages them */
+        if (strcmp(pool, sbx_pool_label()) == 0) {
+            return 0;
+        }
+
+        if (sbx_pool_label()[0] != '\0') {
+            return sbx_cleanup_run(ctx, c, idv->valuestring, 0, now);
+        }
+    }
+
     user = sbx_cleanup_label(c, SBX_LABEL_USER);
     sid = sbx_cleanup_label(c, SBX_LABEL_SESSION);
     created = sbx_cleanup_label(c, SBX_LABEL_CREATED);

@@ -90,6 +90,8 @@ static const sbx_conf_key_t  sbx_conf_keys[] = {
       SBX_OFF(output_limit), "1m", 0, 256 * 1024 * 1024 },
     { "exec_timeout_max", "EXEC_TIMEOUT_MAX_SECONDS", SBX_CONF_UINT,
       SBX_OFF(exec_timeout_max), "300", 1, 3600 },
+    { "run_pool_size", "RUN_POOL_SIZE", SBX_CONF_UINT,
+      SBX_OFF(run_pool_size), "2", 0, 64 },
     { "agent", NULL, SBX_CONF_STR, SBX_OFF(agent),
       "/usr/local/lib/ngx-sandbox/sbx-agent", 0, 0 },
     { "agent_dir", NULL, SBX_CONF_STR, SBX_OFF(agent_dir),

@@ -44,6 +44,7 @@ typedef struct {
     uint64_t  workspace_persist_volumes;     /* a named volume, not tmpfs */
     uint64_t  output_limit;
     uint64_t  exec_timeout_max;
+    uint64_t  run_pool_size;                 /* warm run containers */
     char      agent[SBX_CONF_STR_MAX];       /* a path, or "off" */
     char      agent_dir[SBX_CONF_STR_MAX];
     uint64_t  max_connections;

@@ -698,7 +698,9 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
 
 /*
  * The body of a run's container: a session's, with the run label in
- * place of the session label and the run's own memory limit.
+ * place of the session label and the run's own memory limit.  A warm
+ * pool's container (user NULL) has no user yet: its pool label names the
+ * sandboxd that made it (sbx_pool.c).
  */
 static cJSON *
 sbx_docker_run_body(const sbx_config_t *conf, const char *user,
@@ -706,7 +708,7 @@ sbx_docker_run_body(const sbx_config_t *conf, const char *user,
 {
     cJSON  *b, *labels, *hc;
 
-    b = sbx_docker_create_body(conf, user, run_id, agent_run, 0);
+    b = sbx_docker_create_body(conf, user ? user : "", run_id, agent_run, 0);
     if (b == NULL) {
         return NULL;
     }
@@ -714,6 +716,11 @@ sbx_docker_run_body(const sbx_config_t *conf, const char *user,
     labels = cJSON_GetObjectItemCaseSensitive(b, "Labels");
     cJSON_DeleteItemFromObjectCaseSensitive(labels, SBX_LABEL_SESSION);
     cJSON_AddStringToObject(labels, SBX_LABEL_RUN, run_id);
+
+    if (user == NULL) {
+        cJSON_DeleteItemFromObjectCaseSensitive(labels, SBX_LABEL_USER);
+        cJSON_AddStringToObject(labels, SBX_LABEL_POOL, run_id);
+    }
 
     hc = cJSON_GetObjectItemCaseSensitive(b, "HostConfig");
     cJSON_ReplaceItemInObjectCaseSensitive(hc, "Memory",

@@ -30,6 +30,7 @@
 #define SBX_LABEL_SESSION   "io.ngx-sandbox.session"
 #define SBX_LABEL_CREATED   "io.ngx-sandbox.created"
 #define SBX_LABEL_RUN       "io.ngx-sandbox.run"
+#define SBX_LABEL_POOL      "io.ngx-sandbox.pool"
 
 
 typedef size_t (*sbx_docker_sink_pt)(char *p, size_t size, size_t n,
@@ -95,7 +96,9 @@ int sbx_docker_create_session(sbx_docker_t *dk, const char *user,
 /*
  * Creates and starts the container of a one-shot run: isolated as a
  * session's (tmpfs /workspace, never a volume), labelled with the run's
- * id instead of a session's, with its own memory limit (bytes).
+ * id instead of a session's, with its own memory limit (bytes).  With
+ * user NULL, a warm pool's container: no user label, and a pool label
+ * of run_id's value as well (sbx_pool.h).
  */
 int sbx_docker_create_run(sbx_docker_t *dk, const char *user,
     const char *run_id, const char *name, const char *agent_run,

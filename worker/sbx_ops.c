@@ -11,6 +11,7 @@
 
 #include "sbx_log.h"
 #include "sbx_op.h"
+#include "sbx_pool.h"
 #include "sbx_quota.h"
 #include "sbx_session.h"
 
@@ -250,6 +251,7 @@ sbx_op_ready(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     cJSON_AddBoolToObject(req->result, "ready", dok && rok);
     cJSON_AddStringToObject(req->result, "store",
                             ctx->store.memory ? "memory" : "redis");
+    sbx_pool_report(req->result);
     checks = cJSON_AddObjectToObject(req->result, "checks");
 
     /* in memory, the store is not ready until Docker gave the sessions */

@@ -13,6 +13,7 @@
 #include "sbx_capacity.h"
 #include "sbx_confgen.h"
 #include "sbx_log.h"
+#include "sbx_pool.h"
 #include "sbx_run_box.h"
 
 
@@ -30,8 +31,8 @@ typedef struct {
 
 /* Creates the container with its agent channel; capacity is reserved. */
 static int
-sbx_run_box_make(sbx_ctx_t *ctx, const char *user, uint64_t memory,
-    sbx_run_box_t *box, sbx_error_t *err)
+sbx_run_box_make(sbx_ctx_t *ctx, const char *user, const char *pool,
+    uint64_t memory, sbx_run_box_t *box, sbx_error_t *err)
 {
     char         run[4096];
     long         pid;
@@ -55,7 +56,8 @@ sbx_run_box_make(sbx_ctx_t *ctx, const char *user, uint64_t memory,
         return SBX_ERR;
     }
 
-    if (sbx_docker_create_run(&ctx->docker, user, box->rec.session_id,
+    if (sbx_docker_create_run(&ctx->docker, user,
+                              user ? box->rec.session_id : pool,
                               box->rec.container_name, run, memory,
                               box->rec.container_id, err)
         != SBX_OK)
@@ -88,11 +90,9 @@ sbx_run_box_make(sbx_ctx_t *ctx, const char *user, uint64_t memory,
 
 
 int
-sbx_run_box_acquire(sbx_ctx_t *ctx, const char *user, uint64_t memory,
-    sbx_run_box_t *box, sbx_error_t *err)
+sbx_run_box_name(sbx_run_box_t *box, sbx_error_t *err)
 {
     char  hex[33];
-    int   rc;
 
     memset(box, 0, sizeof(*box));
 
@@ -107,16 +107,42 @@ sbx_run_box_acquire(sbx_ctx_t *ctx, const char *user, uint64_t memory,
     snprintf(box->rec.container_name, sizeof(box->rec.container_name),
              "sbx-%.24s", hex);
 
+    return SBX_OK;
+}
+
+
+int
+sbx_run_box_start(sbx_ctx_t *ctx, const char *user, const char *pool,
+    uint64_t memory, sbx_run_box_t *box, sbx_error_t *err)
+{
+    int  rc;
+
     if (sbx_capacity_reserve(ctx, box->rec.container_name, err) != SBX_OK) {
         return SBX_ERR;
     }
 
-    rc = sbx_run_box_make(ctx, user, memory, box, err);
+    rc = sbx_run_box_make(ctx, user, pool, memory, box, err);
     sbx_capacity_release(ctx, box->rec.container_name);
 
     box->made = rc == SBX_OK;
 
     return rc;
+}
+
+
+int
+sbx_run_box_acquire(sbx_ctx_t *ctx, const char *user, uint64_t memory,
+    sbx_run_box_t *box, sbx_error_t *err)
+{
+    if (sbx_run_box_name(box, err) != SBX_OK) {
+        return SBX_ERR;
+    }
+
+    if (sbx_pool_take(ctx, memory, box) == SBX_OK) {
+        return SBX_OK;
+    }
+
+    return sbx_run_box_start(ctx, user, NULL, memory, box, err);
 }
 
 

@@ -4,8 +4,8 @@
  *
  * The fresh, hardened container of one run (a "box"): made on demand here,
  * its agent connected, and removed off the request path once the run is
- * over.  A warm pool takes the place of sbx_run_box_acquire() later: the
- * run itself only sees a box.
+ * over.  A warm pool (sbx_pool.h) hands out boxes made ahead: the run
+ * itself only sees a box.
  */
 
 
@@ -26,12 +26,23 @@ typedef struct {
 
 
 /*
- * Makes the container of a run of user with memory bytes of memory, once
- * the host's container cap admits it (capacity_exhausted otherwise), and
- * waits for nothing more: the first exec waits for its agent.
+ * The container of a run of user with memory bytes of memory: a warm
+ * pool's when it has one of that memory, else made here once the host's
+ * container cap admits it (capacity_exhausted otherwise), waiting for
+ * nothing more: the first exec waits for its agent.
  */
 int sbx_run_box_acquire(sbx_ctx_t *ctx, const char *user, uint64_t memory,
     sbx_run_box_t *box, sbx_error_t *err);
+
+/* Clears box and gives it a fresh run id and container name. */
+int sbx_run_box_name(sbx_run_box_t *box, sbx_error_t *err);
+
+/*
+ * Makes the named box's container within the container cap: a run's of
+ * user, or with user NULL a warm pool's, labelled pool.
+ */
+int sbx_run_box_start(sbx_ctx_t *ctx, const char *user, const char *pool,
+    uint64_t memory, sbx_run_box_t *box, sbx_error_t *err);
 
 /*
  * Removes the box's container in a detached thread (or here, when no

@@ -11,6 +11,9 @@ package Sbx::Sandboxd;
 #     $sd->start(SANDBOXD_AGENT => 'off');   # nginx: sandbox_pass unix:$sd->{socket}
 #     $sd->stop;                             # 2 tests: clean exit, clean log
 #
+# Its warm run pool is off (SANDBOXD_RUN_POOL_SIZE => 0) unless the test
+# sets SANDBOXD_RUN_POOL_SIZE.
+#
 # For fault tests: $sd->signal('STOP'), $sd->wait_exit($seconds) (its exit
 # status, once it has exited), and new(..., conf => $file) for a
 # configuration file of the test's own (SIGHUP reads it again).
@@ -68,6 +71,8 @@ sub start {
                 SANDBOXD_PID_FILE => '',
                 SANDBOXD_LOG_FILE => '',
                 SANDBOXD_AUDIT_LOG => $self->{audit},
+                # no warm run pool unless the test asks for one
+                SANDBOXD_RUN_POOL_SIZE => '0',
                 map({ $_ => $ENV{$_} // '' } qw(ASAN_OPTIONS UBSAN_OPTIONS)),
                 %env);
         # its log and any sanitizer report, checked by stop()
