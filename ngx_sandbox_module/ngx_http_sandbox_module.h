@@ -288,6 +288,7 @@ char *ngx_http_sandbox_request_id(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
 
 /* ngx_http_sandbox_render.c */
+ngx_int_t ngx_http_sandbox_invalid(ngx_http_request_t *r, const char *what);
 ngx_int_t ngx_http_sandbox_render_frame(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
 ngx_int_t ngx_http_sandbox_fail(ngx_http_request_t *r,

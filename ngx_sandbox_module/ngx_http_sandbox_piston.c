@@ -186,10 +186,7 @@ ngx_http_sandbox_render_piston_execute(ngx_http_request_t *r,
 
 invalid:
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "sandboxd sent a malformed run result");
-
-    return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    return ngx_http_sandbox_invalid(r, "a malformed run result");
 }
 
 
@@ -408,9 +405,7 @@ ngx_http_sandbox_render_piston_runtimes(ngx_http_request_t *r,
     list = cJSON_GetObjectItemCaseSensitive(result, "runtimes");
 
     if (!cJSON_IsArray(list)) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sandboxd sent a malformed runtimes result");
-        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+        return ngx_http_sandbox_invalid(r, "a malformed runtimes result");
     }
 
     json = cJSON_CreateArray();

@@ -38,9 +38,7 @@ ngx_http_sandbox_render_quota(ngx_http_request_t *r,
     if (!ngx_http_sandbox_quota_count(ttl, 0)
         || !ngx_http_sandbox_quota_count(timeout, 0))
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sandboxd sent a malformed quota result");
-        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+        return ngx_http_sandbox_invalid(r, "a malformed quota result");
     }
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
@@ -81,9 +79,7 @@ ngx_http_sandbox_render_quota(ngx_http_request_t *r,
     cJSON_Delete(json);
 
     if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sandboxd sent a malformed quota result");
-        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+        return ngx_http_sandbox_invalid(r, "a malformed quota result");
     }
 
     return rc;

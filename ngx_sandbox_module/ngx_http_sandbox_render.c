@@ -26,8 +26,6 @@ static ngx_uint_t ngx_http_sandbox_error_status(const char *code);
 static cJSON *ngx_http_sandbox_session_json(cJSON *session);
 static ngx_int_t ngx_http_sandbox_add_ready_check(cJSON *checks,
     cJSON *from, const char *name, cJSON **failed);
-static ngx_int_t ngx_http_sandbox_invalid(ngx_http_request_t *r,
-    const char *what);
 
 
 static ngx_http_sandbox_status_t  ngx_http_sandbox_statuses[] = {
@@ -771,7 +769,7 @@ ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from, const char *name,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_invalid(ngx_http_request_t *r, const char *what)
 {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

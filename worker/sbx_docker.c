@@ -876,12 +876,16 @@ sbx_docker_list_filter(const sbx_config_t *conf)
 }
 
 
-int
-sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
+/*
+ * GET of a list (fmt: a path with one %s, the query's filters) of what
+ * this instance labelled.
+ */
+static int
+sbx_docker_get_labelled(sbx_docker_t *dk, const char *fmt, cJSON **res,
+    sbx_error_t *err)
 {
-    char    path[4096], *filter, *esc;
-    cJSON  *res;
-    int     rc;
+    char  path[4096], *filter, *esc;
+    int   rc;
 
     if (dk->curl == NULL) {
         dk->curl = curl_easy_init();
@@ -897,17 +901,27 @@ sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
         return SBX_ERR;
     }
 
-    rc = sbx_docker_path(path, sizeof(path), err,
-                         "/containers/json?all=true&filters=%s", esc);
+    rc = sbx_docker_path(path, sizeof(path), err, fmt, esc);
     curl_free(esc);
 
     if (rc != SBX_OK) {
         return SBX_ERR;
     }
 
-    rc = sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &res,
-                         err);
-    if (rc != SBX_OK) {
+    return sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, res,
+                           err);
+}
+
+
+int
+sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
+{
+    cJSON  *res;
+
+    if (sbx_docker_get_labelled(dk, "/containers/json?all=true&filters=%s",
+                                &res, err)
+        != SBX_OK)
+    {
         return SBX_ERR;
     }
 
@@ -930,32 +944,10 @@ sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
 int
 sbx_docker_list_volumes(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
 {
-    char    path[4096], *filter, *esc;
     cJSON  *res, *vols;
-    int     rc;
 
-    if (dk->curl == NULL) {
-        dk->curl = curl_easy_init();
-    }
-
-    filter = sbx_docker_list_filter(dk->conf);
-    esc = (dk->curl && filter) ? curl_easy_escape(dk->curl, filter, 0)
-                               : NULL;
-    free(filter);
-
-    if (esc == NULL) {
-        sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
-        return SBX_ERR;
-    }
-
-    rc = sbx_docker_path(path, sizeof(path), err, "/volumes?filters=%s",
-                         esc);
-    curl_free(esc);
-
-    if (rc != SBX_OK
-        || sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &res,
-                           err)
-           != SBX_OK)
+    if (sbx_docker_get_labelled(dk, "/volumes?filters=%s", &res, err)
+        != SBX_OK)
     {
         return SBX_ERR;
     }

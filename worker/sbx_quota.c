@@ -165,20 +165,7 @@ sbx_quota_take(sbx_ctx_t *ctx, const char *user, const char *what,
     r = sbx_store_script(&ctx->store, sbx_quota_take_lua, 1, argv, 4, err);
     free((char *) argv[0]);
 
-    if (r == NULL) {
-        return SBX_ERR;
-    }
-
-    if (r->type != REDIS_REPLY_INTEGER) {
-        freeReplyObject(r);
-        sbx_error_set(err, SBX_E_STORE_UNAVAILABLE, "unexpected reply");
-        return SBX_ERR;
-    }
-
-    *n = r->integer;
-    freeReplyObject(r);
-
-    return SBX_OK;
+    return sbx_store_integer(r, n, err);
 }
 
 

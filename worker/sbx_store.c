@@ -404,11 +404,7 @@ sbx_store_parse_rec(redisReply *r, const char *session_id,
 }
 
 
-/*
- * The integer of a reply, which it frees; a NULL reply (the command
- * failed, err is set) or another type is an error.
- */
-static int
+int
 sbx_store_integer(redisReply *r, long long *out, sbx_error_t *err)
 {
     if (r == NULL) {

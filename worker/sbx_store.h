@@ -83,6 +83,12 @@ char *sbx_store_user_key(const sbx_store_t *st, const char *user,
 redisReply *sbx_store_script(sbx_store_t *st, const char *script,
     size_t nkeys, const char **argv, size_t argc, sbx_error_t *err);
 
+/*
+ * The integer of a reply (sbx_store_script's), which it frees; a NULL
+ * reply (the command failed, err is set) or another type is an error.
+ */
+int sbx_store_integer(redisReply *r, long long *out, sbx_error_t *err);
+
 /* PING with a deadline of timeout_ms. */
 int sbx_store_ping(sbx_store_t *st, long timeout_ms, sbx_error_t *err);
 

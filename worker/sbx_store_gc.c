@@ -67,27 +67,6 @@ sbx_store_gc_key(const sbx_store_t *st, const char *what, const char *user,
 }
 
 
-/* The integer of a script's reply, which it frees. */
-static int
-sbx_store_gc_integer(redisReply *r, long long *out, sbx_error_t *err)
-{
-    if (r == NULL) {
-        return SBX_ERR;
-    }
-
-    if (r->type != REDIS_REPLY_INTEGER) {
-        sbx_error_set(err, SBX_E_STORE_UNAVAILABLE, "unexpected reply");
-        freeReplyObject(r);
-        return SBX_ERR;
-    }
-
-    *out = r->integer;
-    freeReplyObject(r);
-
-    return SBX_OK;
-}
-
-
 /*
  * Splits "<len>:<user>:<session_id>" (a record key past its
  * "<prefix>session:"); user is malloc'ed.  SBX_ERR for another shape.
@@ -281,7 +260,7 @@ sbx_store_drop_lost(sbx_store_t *st, const char *user,
     argv[6] = ttl;
     argv[7] = reason;
 
-    rc = sbx_store_gc_integer(sbx_store_script(st, sbx_store_drop_lost_lua,
+    rc = sbx_store_integer(sbx_store_script(st, sbx_store_drop_lost_lua,
                                                4, argv, 8, err),
                               &res, err);
     *dropped = rc == SBX_OK && res == 1;
@@ -366,7 +345,7 @@ sbx_store_volume_idle(sbx_store_t *st, const char *volume,
     argv[2] = ttl;
     argv[3] = created;
 
-    rc = sbx_store_gc_integer(sbx_store_script(st, sbx_store_volume_idle_lua,
+    rc = sbx_store_integer(sbx_store_script(st, sbx_store_volume_idle_lua,
                                                1, argv, 4, err),
                               &res, err);
     free(key);
@@ -397,7 +376,7 @@ sbx_store_volume_used(sbx_store_t *st, const char *volume, sbx_error_t *err)
     }
 
     argv[0] = key;
-    rc = sbx_store_gc_integer(sbx_store_script(st, sbx_store_volume_used_lua,
+    rc = sbx_store_integer(sbx_store_script(st, sbx_store_volume_used_lua,
                                                1, argv, 1, err),
                               &res, err);
     free(key);
