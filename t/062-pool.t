@@ -1,6 +1,7 @@
 # The warm pool of POST /run: it fills, a run takes a container from it
 # (a hit) and it refills, runs from it still isolate, a run asking for
-# other memory starts its own (a miss), a pool of 0 runs cold, stopping
+# other memory starts its own (a miss), a pool container that died is
+# replaced, not handed out, a pool of 0 runs cold, stopping
 # sandboxd removes the pool, and a crashed sandboxd's pool is removed by
 # the next one's cleanup loop.
 
@@ -126,6 +127,26 @@ is(pool_of('/c/ready')->{size}, 0, '  its size is 0');
 is(scalar(my @none = pool_ids('t062c')), 0, '  no pool container');
 sleep 1;
 $cold->stop;
+
+# pool containers that died while they waited are not handed out
+
+ok(wait_for(30, sub { pool_of()->{ready} == 2 }), 'the pool is full again');
+my @doomed = pool_ids('t062');
+docker_api('POST', "/containers/$_/kill") for @doomed;
+ok(wait_for(10, sub { !pool_ids('t062') }), '  both pool containers killed');
+$p = pool_of();
+$r = run_code('/', 'print(4)');
+is($r->{json}{status}, 'ok', 'a run after the pool died is ok');
+is($r->{json}{run}{stdout}, "4\n", '  its output');
+is(pool_of()->{dead}, $p->{dead} + 2, '  both dead containers are counted');
+is(pool_of()->{misses}, $p->{misses} + 1, '  the run started cold (a miss)');
+ok(wait_for(30, sub {
+       my %gone = map { ($_->{Id} => 1) } labelled('t062');
+       !grep { $gone{$_} } @doomed
+   }), '  the dead containers are removed');
+ok(wait_for(30, sub { pool_of()->{ready} == 2 }), '  the pool refills');
+$r = run_code('/', 'print(5)');
+is($r->{json}{run}{stdout}, "5\n", '  and serves runs again');
 
 # stopping sandboxd removes its pool
 

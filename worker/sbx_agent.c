@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -937,6 +938,41 @@ sbx_agent_alive(int fd)
     p.revents = 0;
 
     return poll(&p, 1, 0) == 0;
+}
+
+
+int
+sbx_agent_ready(const char *name)
+{
+    sbx_agent_chan_t  *chan;
+    unsigned           i, kept;
+    int                ready;
+
+    pthread_mutex_lock(&sbx_agent_mutex);
+
+    chan = sbx_agent_find(name);
+    ready = 0;
+
+    if (chan != NULL && chan->attached && chan->pid > 0) {
+        kept = 0;
+
+        for (i = 0; i < chan->nspares; i++) {
+            if (sbx_agent_alive(chan->spares[i])) {
+                chan->spares[kept++] = chan->spares[i];
+            } else {
+                close(chan->spares[i]);
+            }
+        }
+
+        chan->nspares = kept;
+
+        /* none idle this moment: its process still there will offer one */
+        ready = kept != 0 || kill(chan->pid, 0) == 0 || errno == EPERM;
+    }
+
+    pthread_mutex_unlock(&sbx_agent_mutex);
+
+    return ready;
 }
 
 

@@ -71,6 +71,14 @@ void sbx_agent_forget(const char *name);
 void sbx_agent_sweep(const char **keep);
 
 /*
+ * Whether the agent of the container named name is up, without waiting:
+ * it has an idle connection open, or its process is still there.  A
+ * container that died (its agent, PID 1, with it) is not.  Closed idle
+ * connections are dropped on the way.
+ */
+int sbx_agent_ready(const char *name);
+
+/*
  * A connection to the agent of rec's container, waiting up to wait_ms for
  * one.  A container this process has no channel for (sandboxd restarted
  * since it was created) is inspected and its channel opened again.

@@ -22,6 +22,8 @@
 #define SBX_POOL_AGENT_MS   10000    /* a new container's agent connects */
 #define SBX_POOL_RETRY_S    5        /* after a failed make */
 
+#define SBX_POOL_SKIP       1        /* a popped container to remove */
+
 
 typedef struct {
     sbx_run_box_t  box;
@@ -38,6 +40,7 @@ static size_t            sbx_pool_making;
 static size_t            sbx_pool_size;
 static uint64_t          sbx_pool_hits;
 static uint64_t          sbx_pool_misses;
+static uint64_t          sbx_pool_dead;
 static int               sbx_pool_stopping;
 static pthread_t         sbx_pool_tids[SBX_POOL_FILLERS];
 static unsigned          sbx_pool_nfillers;
@@ -72,41 +75,73 @@ sbx_pool_pop(sbx_pool_entry_t *e)
 }
 
 
+/*
+ * Pops the oldest ready container if it suits a run of memory bytes:
+ * SBX_OK, with e; SBX_POOL_SKIP when it is stale (made before a reload
+ * changed container_memory), with e to be removed; SBX_ERR when none
+ * suits.  The mutex is held.
+ */
+static int
+sbx_pool_pop_for(sbx_ctx_t *ctx, uint64_t memory, sbx_pool_entry_t *e)
+{
+    uint64_t  made;
+
+    if (sbx_pool_count == 0) {
+        return SBX_ERR;
+    }
+
+    made = sbx_pool_ring[sbx_pool_head].memory;
+
+    if (made == memory) {
+        (void) sbx_pool_pop(e);
+        return SBX_OK;
+    }
+
+    if (made != ctx->conf->container_memory) {
+        (void) sbx_pool_pop(e);
+        return SBX_POOL_SKIP;
+    }
+
+    return SBX_ERR;
+}
+
+
 int
 sbx_pool_take(sbx_ctx_t *ctx, uint64_t memory, sbx_run_box_t *box)
 {
     sbx_pool_entry_t  e;
-    int               rc, stale;
+    int               rc;
 
     if (sbx_pool_size == 0) {
         return SBX_ERR;
     }
 
-    rc = SBX_ERR;
-    stale = 0;
+    /*
+     * A container that died while it waited (dockerd restarted, someone
+     * killed it) is removed and the next one tried; the stale ones too.
+     */
+    for ( ;; ) {
+        pthread_mutex_lock(&sbx_pool_mutex);
 
-    pthread_mutex_lock(&sbx_pool_mutex);
+        rc = sbx_pool_pop_for(ctx, memory, &e);
 
-    if (sbx_pool_count != 0
-        && sbx_pool_ring[sbx_pool_head].memory == memory)
-    {
-        (void) sbx_pool_pop(&e);
-        sbx_pool_hits++;
-        rc = SBX_OK;
+        if (rc == SBX_OK && !sbx_agent_ready(e.box.rec.container_name)) {
+            sbx_pool_dead++;
+            rc = SBX_POOL_SKIP;
+        }
 
-    } else {
-        sbx_pool_misses++;
+        if (rc == SBX_OK) {
+            sbx_pool_hits++;
+        } else if (rc == SBX_ERR) {
+            sbx_pool_misses++;
+        }
 
-        /* made before a reload changed container_memory: made again */
-        stale = sbx_pool_count != 0
-                && sbx_pool_ring[sbx_pool_head].memory
-                   != ctx->conf->container_memory
-                && sbx_pool_pop(&e);
-    }
+        pthread_mutex_unlock(&sbx_pool_mutex);
 
-    pthread_mutex_unlock(&sbx_pool_mutex);
+        if (rc != SBX_POOL_SKIP) {
+            break;
+        }
 
-    if (stale) {
         sbx_run_box_release(ctx, &e.box);
     }
 
@@ -138,6 +173,7 @@ sbx_pool_report(cJSON *obj)
     cJSON_AddNumberToObject(p, "ready", (double) sbx_pool_count);
     cJSON_AddNumberToObject(p, "hits", (double) sbx_pool_hits);
     cJSON_AddNumberToObject(p, "misses", (double) sbx_pool_misses);
+    cJSON_AddNumberToObject(p, "dead", (double) sbx_pool_dead);
 
     pthread_mutex_unlock(&sbx_pool_mutex);
 }

@@ -35,15 +35,19 @@ int sbx_pool_start(const sbx_config_t *conf);
 
 /*
  * Hands a pool container to box (named already: its run id stays) when
- * one of memory bytes is ready, counted as a hit; SBX_ERR otherwise,
- * counted as a miss when the pool is on.
+ * one of memory bytes is ready and its agent up, counted as a hit;
+ * SBX_ERR otherwise, counted as a miss when the pool is on.  Dead and
+ * stale containers met on the way are removed.
  */
 int sbx_pool_take(sbx_ctx_t *ctx, uint64_t memory, sbx_run_box_t *box);
 
 /* This process's pool label value, "" before sbx_pool_start(). */
 const char *sbx_pool_label(void);
 
-/* Adds {"size", "ready", "hits", "misses"} to obj as "run_pool". */
+/*
+ * Adds {"size", "ready", "hits", "misses", "dead"} to obj as "run_pool";
+ * dead counts the containers found dead when taken (and replaced).
+ */
 void sbx_pool_report(cJSON *obj);
 
 /*
