@@ -21,6 +21,7 @@
 #define SBX_POOL_FILLERS    2        /* containers made at a time */
 #define SBX_POOL_AGENT_MS   10000    /* a new container's agent connects */
 #define SBX_POOL_RETRY_S    5        /* after a failed make */
+#define SBX_POOL_QUIET_MS   100      /* a refill waits for a run, at most */
 
 #define SBX_POOL_SKIP       1        /* a popped container to remove */
 
@@ -41,6 +42,8 @@ static size_t            sbx_pool_size;
 static uint64_t          sbx_pool_hits;
 static uint64_t          sbx_pool_misses;
 static uint64_t          sbx_pool_dead;
+static size_t            sbx_pool_lent;      /* taken, their runs going on */
+static struct timespec   sbx_pool_quiet;     /* refills wait until then */
 static int               sbx_pool_stopping;
 static pthread_t         sbx_pool_tids[SBX_POOL_FILLERS];
 static unsigned          sbx_pool_nfillers;
@@ -72,6 +75,28 @@ sbx_pool_pop(sbx_pool_entry_t *e)
     pthread_cond_broadcast(&sbx_pool_cond);
 
     return 1;
+}
+
+
+/*
+ * A container is handed to a run.  Making its replacement (Docker's
+ * create and start, a few hundred ms of CPU in dockerd, containerd and
+ * runc) would compete with that run for the CPUs, so the refill waits
+ * until the runs that took containers are over, or SBX_POOL_QUIET_MS at
+ * most.  The mutex is held.
+ */
+static void
+sbx_pool_lend(void)
+{
+    sbx_pool_lent++;
+
+    clock_gettime(CLOCK_REALTIME, &sbx_pool_quiet);
+    sbx_pool_quiet.tv_nsec += SBX_POOL_QUIET_MS * 1000000L;
+
+    if (sbx_pool_quiet.tv_nsec >= 1000000000L) {
+        sbx_pool_quiet.tv_sec++;
+        sbx_pool_quiet.tv_nsec -= 1000000000L;
+    }
 }
 
 
@@ -132,6 +157,7 @@ sbx_pool_take(sbx_ctx_t *ctx, uint64_t memory, sbx_run_box_t *box)
 
         if (rc == SBX_OK) {
             sbx_pool_hits++;
+            sbx_pool_lend();
         } else if (rc == SBX_ERR) {
             sbx_pool_misses++;
         }
@@ -151,9 +177,23 @@ sbx_pool_take(sbx_ctx_t *ctx, uint64_t memory, sbx_run_box_t *box)
         memcpy(box->rec.container_name, e.box.rec.container_name,
                sizeof(box->rec.container_name));
         box->made = 1;
+        box->pooled = 1;
     }
 
     return rc;
+}
+
+
+void
+sbx_pool_returned(void)
+{
+    pthread_mutex_lock(&sbx_pool_mutex);
+
+    if (sbx_pool_lent != 0 && --sbx_pool_lent == 0) {
+        pthread_cond_broadcast(&sbx_pool_cond);
+    }
+
+    pthread_mutex_unlock(&sbx_pool_mutex);
 }
 
 
@@ -179,7 +219,28 @@ sbx_pool_report(cJSON *obj)
 }
 
 
-/* Waits until the pool lacks a container nobody is making: 0 to stop. */
+/* Whether the refills wait for runs still going on (the mutex is held). */
+static int
+sbx_pool_quiet_now(void)
+{
+    struct timespec  now;
+
+    if (sbx_pool_lent == 0) {
+        return 0;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &now);
+
+    return now.tv_sec < sbx_pool_quiet.tv_sec
+           || (now.tv_sec == sbx_pool_quiet.tv_sec
+               && now.tv_nsec < sbx_pool_quiet.tv_nsec);
+}
+
+
+/*
+ * Waits until the pool lacks a container nobody is making and no run
+ * that took one keeps the refill waiting: 0 to stop.
+ */
 static int
 sbx_pool_wait_need(void)
 {
@@ -187,10 +248,22 @@ sbx_pool_wait_need(void)
 
     pthread_mutex_lock(&sbx_pool_mutex);
 
-    while (!sbx_pool_stopping
-           && sbx_pool_count + sbx_pool_making >= sbx_pool_size)
-    {
-        pthread_cond_wait(&sbx_pool_cond, &sbx_pool_mutex);
+    for ( ;; ) {
+        if (sbx_pool_stopping) {
+            break;
+        }
+
+        if (sbx_pool_count + sbx_pool_making >= sbx_pool_size) {
+            pthread_cond_wait(&sbx_pool_cond, &sbx_pool_mutex);
+            continue;
+        }
+
+        if (!sbx_pool_quiet_now()) {
+            break;
+        }
+
+        (void) pthread_cond_timedwait(&sbx_pool_cond, &sbx_pool_mutex,
+                                      &sbx_pool_quiet);
     }
 
     go = !sbx_pool_stopping;

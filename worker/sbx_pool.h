@@ -41,6 +41,12 @@ int sbx_pool_start(const sbx_config_t *conf);
  */
 int sbx_pool_take(sbx_ctx_t *ctx, uint64_t memory, sbx_run_box_t *box);
 
+/*
+ * A run that took a pool container is over: its refill need not wait
+ * any longer (see sbx_pool_wait_need()).
+ */
+void sbx_pool_returned(void);
+
 /* This process's pool label value, "" before sbx_pool_start(). */
 const char *sbx_pool_label(void);
 

@@ -197,7 +197,12 @@ sbx_run_box_release(sbx_ctx_t *ctx, sbx_run_box_t *box)
         return;
     }
 
+    if (box->pooled) {
+        sbx_pool_returned();
+    }
+
     box->made = 0;
+    box->pooled = 0;
 
     gone = malloc(sizeof(*gone));
     if (gone == NULL) {

@@ -22,6 +22,7 @@
 typedef struct {
     sbx_session_rec_t  rec;      /* the container, as the exec code sees it */
     int                made;
+    int                pooled;   /* taken from the warm pool */
 } sbx_run_box_t;
 
 
