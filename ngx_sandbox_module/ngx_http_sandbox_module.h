@@ -135,7 +135,6 @@ struct ngx_http_sandbox_ctx_s {
 
     ngx_str_t                   error_code;
     ngx_str_t                   error_message;
-    ngx_str_t                   piston_version; /* the range asked for */
 
     ngx_chain_t                *request;    /* the op frame */
     ngx_chain_t                *req_body;   /* the frame's body, or NULL */

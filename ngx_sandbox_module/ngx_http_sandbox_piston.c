@@ -27,8 +27,6 @@ static ngx_int_t ngx_http_sandbox_piston_number(cJSON *o, cJSON *step,
     const char *from, const char *to);
 static char *ngx_http_sandbox_piston_text(ngx_http_request_t *r,
     u_char *data, size_t len);
-static ngx_int_t ngx_http_sandbox_piston_refuse(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *message);
 
 
 ngx_int_t
@@ -64,17 +62,14 @@ ngx_http_sandbox_args_piston_execute(ngx_http_request_t *r,
 }
 
 
-/*
- * The Piston body as a /run body; the version range asked for is kept in
- * the ctx and checked against the version sandboxd answers with.
- */
+/* The Piston body as a /run body; sandboxd resolves its version range. */
 
 static ngx_int_t
 ngx_http_sandbox_piston_args(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_str_t *body, cJSON **run)
 {
     char    err[NGX_HTTP_SANDBOX_PISTON_ERR_LEN];
-    cJSON  *piston, *version;
+    cJSON  *piston;
 
     piston = cJSON_ParseWithLength((const char *) body->data, body->len);
 
@@ -82,26 +77,6 @@ ngx_http_sandbox_piston_args(ngx_http_request_t *r,
         return ngx_http_sandbox_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
                                      "invalid_request",
                                      "the request body is not valid JSON");
-    }
-
-    version = cJSON_GetObjectItemCaseSensitive(piston, "version");
-
-    if (version != NULL && !cJSON_IsNull(version)
-        && !cJSON_IsString(version))
-    {
-        cJSON_Delete(piston);
-        return ngx_http_sandbox_fail(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                     "invalid_request",
-                                     "version must be a string");
-    }
-
-    if (cJSON_IsString(version)) {
-        if (ngx_http_sandbox_cstr(r->pool, &ctx->piston_version,
-                                  version->valuestring) != NGX_OK)
-        {
-            cJSON_Delete(piston);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
     }
 
     *run = sbx_piston_to_run(piston, err, sizeof(err));
@@ -121,7 +96,6 @@ ngx_int_t
 ngx_http_sandbox_render_piston_execute(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
 {
-    u_char     *p;
     char       *language, *version;
     cJSON      *json;
     ngx_int_t   rc;
@@ -133,23 +107,6 @@ ngx_http_sandbox_render_piston_execute(ngx_http_request_t *r,
 
     if (language == NULL || version == NULL) {
         goto invalid;
-    }
-
-    if (ctx->piston_version.len
-        && !sbx_piston_version_match((char *) ctx->piston_version.data,
-                                     version))
-    {
-        p = ngx_pnalloc(r->pool, NGX_HTTP_SANDBOX_PISTON_ERR_LEN);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        *ngx_snprintf(p, NGX_HTTP_SANDBOX_PISTON_ERR_LEN - 1,
-                      "%s-%V runtime is unknown", language,
-                      &ctx->piston_version) = '\0';
-
-        return ngx_http_sandbox_piston_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
-                                              (const char *) p);
     }
 
     json = cJSON_CreateObject();
@@ -367,29 +324,6 @@ ngx_http_sandbox_piston_text(ngx_http_request_t *r, u_char *data,
     }
 
     return (char *) s;
-}
-
-
-/* An error found in the answer: rendered as the frame's errors are. */
-
-static ngx_int_t
-ngx_http_sandbox_piston_refuse(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, const char *message)
-{
-    ngx_buf_t  *b;
-
-    if (ngx_http_sandbox_fail(r, ctx, status, "invalid_request", message)
-        != (ngx_int_t) status)
-    {
-        return NGX_ERROR;
-    }
-
-    b = ngx_http_sandbox_error_body(r, ctx, status);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_sandbox_set_out(r, ctx, status, b);
 }
 
 

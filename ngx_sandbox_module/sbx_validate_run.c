@@ -106,7 +106,8 @@ sbx_run_check_version(const cJSON *item, cJSON *args,
         || strlen(item->valuestring) > SBX_RUN_LANGUAGE_MAX)
     {
         return sbx_refuse(why, 400, "invalid_request", "\"version\" must "
-                          "be a version of GET /runtimes, or \"*\"");
+                          "be a version or range (\"3.11.2\", \"3\", "
+                          "\"3.x\", \"^3.8\", \"*\")");
     }
 
     return sbx_run_copy(args, "version", item, why);

@@ -281,6 +281,18 @@ $r = run_code('python', 'b = bytearray(100 * 2**20)',
               memory_limit => 64 * 1024 * 1024);
 is($r->{json}{status}, 'oom', '  100 MiB do not fit in it');
 
+# versions: the one of /runtimes, or a range it satisfies
+
+for my $v ('3.11.2', '3', '3.11', '3.x', '^3.8', '~3.11.0', '>=3', '*') {
+    $r = api('POST', '/run', { code => 'print(1)', version => $v });
+    is($r->{json}{status}, 'ok', "version \"$v\" runs")
+        or diag($r->{body});
+}
+
+$r = api('POST', '/run', { code => 'x', version => '2' });
+like($r->{json}{error}{message}, qr/python-2 runtime is unknown: python is 3\./,
+     'a version the image lacks: the message names the one it has');
+
 # bad input: 400 JSON, no container made
 
 my @bad = (
@@ -306,6 +318,9 @@ my @bad = (
     [ { files => [] }, 'no files' ],
     [ { code => 'x', memory_limit => 1024 ** 4 }, 'memory over the maximum' ],
     [ { code => 'x', version => '2.7' }, 'a version the image lacks' ],
+    [ { code => 'x', version => '^2' }, 'a range the image lacks' ],
+    [ { code => 'x', version => '<3' }, 'a range below the image' ],
+    [ { code => 'x', version => 'latest' }, 'a version that is a word' ],
 );
 
 for my $b (@bad) {

@@ -9,6 +9,7 @@ use warnings;
 use lib 't/lib';
 use Sbx::Test;
 use JSON::PP qw(decode_json);
+use Time::HiRes qw(time);
 
 my $SOCKET = sbx_var('SBX_SOCKET');
 my $PORT = sbx_var('SBX_PORT');
@@ -113,6 +114,13 @@ $r = execute('/api/v2/execute', { %BODY, version => '2' });
 is($r->{status}, 400, 'a version we do not have: 400');
 is_deeply([keys %{ $r->{json} // {} }], ['message'], '{"message"}');
 like($r->{json}{message}, qr/runtime is unknown/, 'runtime is unknown');
+
+# refused before it runs: the program would take 10 s
+my $t0 = time;
+$r = execute('/api/v2/execute', { %BODY, version => '^2',
+             files => [{ content => 'import time; time.sleep(10)' }] });
+is($r->{status}, 400, 'a range we do not have: 400');
+cmp_ok(time - $t0, '<', 5, '  answered without running the program');
 
 $r = execute('/api/v2/execute', { %BODY, language => 'cobol' });
 is($r->{status}, 400, 'an unknown language: 400');

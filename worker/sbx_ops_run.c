@@ -20,6 +20,7 @@
 #include "sbx_quota.h"
 #include "sbx_run_box.h"
 #include "sbx_runtimes.h"
+#include "sbx_semver.h"
 
 
 #define SBX_RUN_TIMEOUT_MAX_MS   3600000L
@@ -105,12 +106,12 @@ sbx_run_runtime_arg(cJSON *args, sbx_run_t *run, sbx_error_t *err)
 
     if (ver != NULL
         && (!cJSON_IsString(ver)
-            || (strcmp(ver->valuestring, "*") != 0
-                && strcmp(ver->valuestring, run->rt->version) != 0)))
+            || !sbx_semver_match(ver->valuestring, run->rt->version)))
     {
-        sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "\"version\" of %s must "
-                      "be \"%s\" or \"*\"", run->rt->language,
-                      run->rt->version);
+        sbx_error_set(err, SBX_E_INVALID_ARGUMENT, "%s-%.32s runtime is "
+                      "unknown: %s is %s", run->rt->language,
+                      cJSON_IsString(ver) ? ver->valuestring : "?",
+                      run->rt->language, run->rt->version);
         return SBX_ERR;
     }
 

@@ -2,8 +2,8 @@
 /*
  * Copyright (C) ngx_sandbox contributors
  *
- * Piston v2 execute bodies as POST /run bodies, and Piston's version
- * ranges.
+ * Piston v2 execute bodies as POST /run bodies (the version ranges are
+ * sandboxd's: test_worker_semver.c).
  */
 
 
@@ -104,35 +104,11 @@ test_refused(void)
 }
 
 
-static void
-test_versions(void)
-{
-    ok(sbx_piston_version_match("*", "3.11.2"), "*");
-    ok(sbx_piston_version_match("3.11.2", "3.11.2"), "exact");
-    ok(sbx_piston_version_match("3", "3.11.2"), "major");
-    ok(sbx_piston_version_match("3.11", "3.11.2"), "minor");
-    ok(sbx_piston_version_match("3.x", "3.11.2"), "3.x");
-    ok(sbx_piston_version_match("3.x.x", "3.11.2"), "3.x.x");
-    ok(sbx_piston_version_match("^3.8", "3.11.2"), "^");
-    ok(sbx_piston_version_match("~3.11.0", "3.11.2"), "~");
-    ok(sbx_piston_version_match(">=3.10", "3.11.2"), ">=");
-    ok(sbx_piston_version_match("<4", "3.11.2"), "<");
-    ok(!sbx_piston_version_match("3.10", "3.11.2"), "another minor");
-    ok(!sbx_piston_version_match("^2", "3.11.2"), "another major");
-    ok(!sbx_piston_version_match("~3.10.0", "3.11.2"), "~ another minor");
-    ok(!sbx_piston_version_match(">3.11.2", "3.11.2"), ">");
-    ok(!sbx_piston_version_match("3.11.2.1", "3.11.2"), "four parts");
-    ok(!sbx_piston_version_match("latest", "3.11.2"), "a word");
-    ok(!sbx_piston_version_match("", "3.11.2"), "empty");
-}
-
-
 int
 main(void)
 {
     test_accepted();
     test_refused();
-    test_versions();
 
     return done_testing();
 }
