@@ -101,6 +101,25 @@ is($r->{json}{run}{signal}, 'SIGKILL', 'signal SIGKILL');
 ok(!defined $r->{json}{run}{code}, 'code null when killed');
 is($r->{json}{run}{status}, 'TO', 'status TO');
 
+$r = execute('/api/v2/execute', { %BODY, stdin => "from stdin\n",
+             files => [{ content => 'import sys; print(sys.stdin.read(), '
+                                    . 'end="")' }] });
+is($r->{json}{run}{stdout}, "from stdin\n", 'stdin reaches the program');
+
+$r = execute('/api/v2/execute', { %BODY, run_memory_limit => 64 * 2**20,
+             files => [{ content => 'b = bytearray(200 * 2**20)' }] });
+is($r->{status}, 200, 'out of memory answers 200');
+is($r->{json}{run}{status}, 'SG', '  status SG');
+is($r->{json}{run}{signal}, 'SIGKILL', '  signal SIGKILL');
+is($r->{json}{run}{message}, 'Out of memory', '  message: Out of memory');
+
+$r = execute('/api/v2/execute', { %BODY,
+             files => [{ content => 'print("x" * (2 * 2**20))' }] });
+is($r->{status}, 200, 'output over the cap answers 200');
+is($r->{json}{run}{status}, 'OL', '  status OL');
+ok(length($r->{json}{run}{stdout}) <= 1024 * 1024,
+   '  stdout is cut at the cap');
+
 $r = execute('/api/v2/execute', { %BODY, language => 'c',
              files => [{ content => 'int main(void) { return x; }' }] });
 is($r->{status}, 200, 'a compile error answers 200');
