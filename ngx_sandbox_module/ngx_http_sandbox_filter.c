@@ -228,8 +228,7 @@ ngx_http_sandbox_ready_failed(ngx_http_request_t *r,
 {
     cJSON  *check;
 
-    if (ctx->route == NULL || ctx->route->op == NULL
-        || ngx_strcmp(ctx->route->op, "ready") != 0
+    if (ctx->op == NULL || ngx_strcmp(ctx->op, "ready") != 0
         || (status != NGX_HTTP_BAD_GATEWAY
             && status != NGX_HTTP_GATEWAY_TIME_OUT))
     {
@@ -276,6 +275,12 @@ ngx_http_sandbox_add_error(ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status,
     if (ctx->error_code.len) {
         code = (char *) ctx->error_code.data;
         message = (char *) ctx->error_message.data;
+    }
+
+    /* an MCP client reads a JSON-RPC error */
+
+    if (ctx->mcp) {
+        return ngx_http_sandbox_mcp_filter_error(ctx, status, message, json);
     }
 
     /* Piston's clients read {"message": "..."} */

@@ -238,6 +238,20 @@ static ngx_command_t  ngx_http_sandbox_commands[] = {
       offsetof(ngx_http_sandbox_loc_conf_t, persist),
       NULL },
 
+    { ngx_string("sandbox_mcp"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sandbox_loc_conf_t, mcp),
+      NULL },
+
+    { ngx_string("sandbox_mcp_sessions"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_sandbox_mcp_sessions,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("sandbox_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -387,6 +401,7 @@ ngx_http_sandbox_create_loc_conf(ngx_conf_t *cf)
     conf->max_response_body = NGX_CONF_UNSET_SIZE;
     conf->max_file_size = NGX_CONF_UNSET;
     conf->persist = NGX_CONF_UNSET;
+    conf->mcp = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -412,6 +427,13 @@ ngx_http_sandbox_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_off_value(conf->max_file_size, prev->max_file_size,
                              1024 * 1024);
+
+    ngx_conf_merge_value(conf->mcp, prev->mcp, 1);
+
+    if (conf->enable && conf->mcp && ngx_http_sandbox_mcp_zone(cf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     /* unset stays unset: sandboxd's workspace_persist_volumes decides */
     if (conf->persist == NGX_CONF_UNSET) {

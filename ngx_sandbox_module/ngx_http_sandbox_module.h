@@ -24,13 +24,27 @@
 
 #define NGX_HTTP_SANDBOX_KEY_DIGEST_LEN  32     /* SHA-256 */
 
+#define NGX_HTTP_SANDBOX_MCP_ID_LEN      16     /* random bytes */
+
+/* JSON-RPC 2.0's error codes */
+#define NGX_HTTP_SANDBOX_MCP_PARSE_ERROR      -32700
+#define NGX_HTTP_SANDBOX_MCP_INVALID_REQUEST  -32600
+#define NGX_HTTP_SANDBOX_MCP_NO_METHOD        -32601
+#define NGX_HTTP_SANDBOX_MCP_INVALID_PARAMS   -32602
+#define NGX_HTTP_SANDBOX_MCP_INTERNAL         -32603
+
 
 typedef struct ngx_http_sandbox_ctx_s  ngx_http_sandbox_ctx_t;
+typedef struct ngx_http_sandbox_mcp_zone_s  ngx_http_sandbox_mcp_zone_t;
 
 
 typedef struct {
     ngx_http_upstream_srv_conf_t  *default_upstream;
     ngx_int_t                      request_id_index;
+
+    ngx_http_sandbox_mcp_zone_t   *mcp_zone;   /* MCP sessions */
+    ssize_t                        mcp_size;
+    time_t                         mcp_idle;
 } ngx_http_sandbox_main_conf_t;
 
 
@@ -88,6 +102,7 @@ typedef struct {
     size_t                      max_response_body;
     off_t                       max_file_size;  /* 0: no limit */
     ngx_flag_t                  persist;        /* unset: sandboxd says */
+    ngx_flag_t                  mcp;            /* serve <location>/mcp */
 
     sbx_exec_policy_t           policy;
 } ngx_http_sandbox_loc_conf_t;
@@ -123,11 +138,19 @@ typedef struct {
     ngx_http_sandbox_args_pt    args;
     ngx_http_sandbox_render_pt  render;
     ngx_uint_t                  piston;     /* errors as {"message"} */
+    ngx_uint_t                  mcp;        /* off with "sandbox_mcp off" */
 } ngx_http_sandbox_route_t;
+
+
+typedef struct ngx_http_sandbox_mcp_tool_s  ngx_http_sandbox_mcp_tool_t;
 
 
 struct ngx_http_sandbox_ctx_s {
     ngx_http_sandbox_route_t   *route;
+    const char                 *op;         /* the route's, or a tool's */
+    ngx_http_sandbox_mcp_tool_t *mcp_tool;  /* the tools/call in flight */
+    ngx_str_t                   mcp_id;     /* its JSON-RPC id, as JSON */
+    ngx_str_t                   mcp_echo;   /* a deleting tool's answer */
     ngx_str_t                   path_id;    /* the '*' of the route path */
     ngx_str_t                   user;
     ngx_str_t                   session;    /* named in args or result */
@@ -159,6 +182,8 @@ struct ngx_http_sandbox_ctx_s {
     unsigned                    ran:1;          /* a command's result */
     unsigned                    timed_out:1;
     unsigned                    piston:1;       /* errors as {"message"} */
+    unsigned                    mcp:1;          /* errors as JSON-RPC */
+    unsigned                    mcp_nul:1;      /* the body has a \u0000 */
 };
 
 
@@ -172,6 +197,7 @@ ngx_int_t ngx_http_sandbox_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_sandbox_args_session_id(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 ngx_int_t ngx_http_sandbox_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_int_t ngx_http_sandbox_persist_arg(ngx_http_request_t *r, cJSON *args);
 
 /* ngx_http_sandbox_workspace.c */
 ngx_int_t ngx_http_sandbox_args_ws_list(ngx_http_request_t *r,
@@ -192,6 +218,11 @@ ngx_int_t ngx_http_sandbox_render_ws_written(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 ngx_int_t ngx_http_sandbox_render_ws_uploaded(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_ws_decode(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *content, cJSON *encoding,
+    ngx_uint_t nul);
+ngx_int_t ngx_http_sandbox_ws_too_large(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx);
 
 /* ngx_http_sandbox_piston.c */
 ngx_int_t ngx_http_sandbox_args_piston_execute(ngx_http_request_t *r,
@@ -212,6 +243,37 @@ ngx_int_t ngx_http_sandbox_render_run(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 ngx_int_t ngx_http_sandbox_render_runtimes(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+
+/* ngx_http_sandbox_mcp.c */
+ngx_int_t ngx_http_sandbox_args_mcp(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_mcp_delete(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_mcp_result(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result);
+ngx_int_t ngx_http_sandbox_mcp_error(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, ngx_int_t code,
+    const char *message);
+ngx_int_t ngx_http_sandbox_mcp_filter_error(ngx_http_sandbox_ctx_t *ctx,
+    ngx_uint_t status, const char *message, cJSON *json);
+
+/* ngx_http_sandbox_mcp_tools.c */
+cJSON *ngx_http_sandbox_mcp_tools_list(void);
+ngx_int_t ngx_http_sandbox_mcp_call(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *params, cJSON **args);
+ngx_int_t ngx_http_sandbox_render_mcp(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_mcp_tool_error(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, const char *code, const char *message);
+
+/* ngx_http_sandbox_mcp_sessions.c */
+char *ngx_http_sandbox_mcp_sessions(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_sandbox_mcp_zone(ngx_conf_t *cf);
+ngx_int_t ngx_http_sandbox_mcp_session_open(ngx_http_request_t *r,
+    ngx_str_t *user, ngx_uint_t version, u_char *hex);
+ngx_int_t ngx_http_sandbox_mcp_session_use(ngx_http_request_t *r,
+    ngx_str_t *hex, ngx_str_t *user, ngx_uint_t close, ngx_uint_t *version);
 
 /* ngx_http_sandbox_quota.c */
 ngx_int_t ngx_http_sandbox_render_quota(ngx_http_request_t *r,

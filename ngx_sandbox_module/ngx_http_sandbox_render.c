@@ -127,6 +127,11 @@ ngx_http_sandbox_render_error(ngx_http_request_t *r,
         return ngx_http_sandbox_invalid(r, "an error without code or message");
     }
 
+    if (ctx->mcp_tool != NULL) {
+        /* to an MCP client, the tool failed: a result with isError */
+        return ngx_http_sandbox_mcp_tool_error(r, ctx, code, message);
+    }
+
     status = ngx_http_sandbox_error_status(code);
 
     if (ngx_http_sandbox_fail(r, ctx, status, code, message)
@@ -247,9 +252,13 @@ ngx_http_sandbox_send_prepared(ngx_http_request_t *r,
 
     rc = ngx_http_send_header(r);
 
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || ctx->out == NULL)
-    {
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
+    }
+
+    if (ctx->out == NULL) {
+        /* an empty body (MCP's 202) still ends */
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
     }
 
     ctx->out->buf->last_buf = (r == r->main) ? 1 : 0;

@@ -31,8 +31,6 @@ static ngx_int_t ngx_http_sandbox_args_session_create(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 static ngx_int_t ngx_http_sandbox_args_execute(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
-static ngx_int_t ngx_http_sandbox_persist_arg(ngx_http_request_t *r,
-    cJSON *args);
 static ngx_int_t ngx_http_sandbox_refused(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, sbx_refusal_t *why);
 
@@ -40,68 +38,80 @@ static ngx_int_t ngx_http_sandbox_refused(ngx_http_request_t *r,
 static ngx_http_sandbox_route_t  ngx_http_sandbox_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_string("/health"), NULL, 1,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_health, 0 },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_health, 0, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_string("/ready"), "ready", 1,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_ready, 0 },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_ready, 0, 0 },
 
     { NGX_HTTP_POST, ngx_string("/sessions"), "session.create", 0,
       ngx_http_sandbox_args_session_create, ngx_http_sandbox_render_session,
-      0 },
+      0, 0 },
 
     { NGX_HTTP_GET, ngx_string("/sessions"), "session.list", 0,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_sessions, 0 },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_sessions, 0, 0 },
 
     { NGX_HTTP_GET, ngx_string("/sessions/*"), "session.get", 0,
-      ngx_http_sandbox_args_session_id, ngx_http_sandbox_render_session, 0 },
+      ngx_http_sandbox_args_session_id, ngx_http_sandbox_render_session,
+      0, 0 },
 
     { NGX_HTTP_DELETE, ngx_string("/sessions/*"), "session.delete", 0,
-      ngx_http_sandbox_args_session_id, ngx_http_sandbox_render_deleted, 0 },
+      ngx_http_sandbox_args_session_id, ngx_http_sandbox_render_deleted,
+      0, 0 },
 
     { NGX_HTTP_POST, ngx_string("/execute"), "exec", 0,
-      ngx_http_sandbox_args_execute, ngx_http_sandbox_render_exec, 0 },
+      ngx_http_sandbox_args_execute, ngx_http_sandbox_render_exec, 0, 0 },
 
     { NGX_HTTP_GET, ngx_string("/sessions/*/workspace"), "file.list", 0,
-      ngx_http_sandbox_args_ws_list, ngx_http_sandbox_render_ws_list, 0 },
+      ngx_http_sandbox_args_ws_list, ngx_http_sandbox_render_ws_list, 0, 0 },
 
     { NGX_HTTP_DELETE, ngx_string("/sessions/*/workspace"), "file.delete", 0,
-      ngx_http_sandbox_args_ws_delete, ngx_http_sandbox_render_deleted, 0 },
+      ngx_http_sandbox_args_ws_delete, ngx_http_sandbox_render_deleted,
+      0, 0 },
 
     { NGX_HTTP_GET, ngx_string("/sessions/*/workspace/content"), "file.read",
-      0, ngx_http_sandbox_args_ws_read, ngx_http_sandbox_render_ws_read, 0 },
+      0, ngx_http_sandbox_args_ws_read, ngx_http_sandbox_render_ws_read,
+      0, 0 },
 
     { NGX_HTTP_PUT, ngx_string("/sessions/*/workspace/content"),
       "file.write", 0, ngx_http_sandbox_args_ws_write,
-      ngx_http_sandbox_render_ws_written, 0 },
+      ngx_http_sandbox_render_ws_written, 0, 0 },
 
     { NGX_HTTP_POST, ngx_string("/sessions/*/workspace/upload"),
       "file.write", 0, ngx_http_sandbox_args_ws_upload,
-      ngx_http_sandbox_render_ws_uploaded, 0 },
+      ngx_http_sandbox_render_ws_uploaded, 0, 0 },
 
     { NGX_HTTP_GET, ngx_string("/quota"), "quota", 0,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_quota, 0 },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_quota, 0, 0 },
 
     { NGX_HTTP_POST, ngx_string("/run"), "run", 0,
-      ngx_http_sandbox_args_run, ngx_http_sandbox_render_run, 0 },
+      ngx_http_sandbox_args_run, ngx_http_sandbox_render_run, 0, 0 },
 
     { NGX_HTTP_GET, ngx_string("/runtimes"), "runtimes", 0,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_runtimes, 0 },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_runtimes, 0, 0 },
 
     { NGX_HTTP_POST, ngx_string("/api/v2/execute"), "run", 0,
       ngx_http_sandbox_args_piston_execute,
-      ngx_http_sandbox_render_piston_execute, 1 },
+      ngx_http_sandbox_render_piston_execute, 1, 0 },
 
     { NGX_HTTP_GET, ngx_string("/api/v2/runtimes"), "runtimes", 0,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_piston_runtimes, 1 },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_piston_runtimes,
+      1, 0 },
 
     { NGX_HTTP_POST, ngx_string("/api/v2/piston/execute"), "run", 0,
       ngx_http_sandbox_args_piston_execute,
-      ngx_http_sandbox_render_piston_execute, 1 },
+      ngx_http_sandbox_render_piston_execute, 1, 0 },
 
     { NGX_HTTP_GET, ngx_string("/api/v2/piston/runtimes"), "runtimes", 0,
-      ngx_http_sandbox_args_none, ngx_http_sandbox_render_piston_runtimes, 1 },
+      ngx_http_sandbox_args_none, ngx_http_sandbox_render_piston_runtimes,
+      1, 0 },
 
-    { 0, ngx_null_string, NULL, 0, NULL, NULL, 0 }
+    { NGX_HTTP_POST, ngx_string("/mcp"), "mcp", 0,
+      ngx_http_sandbox_args_mcp, ngx_http_sandbox_render_mcp, 0, 1 },
+
+    { NGX_HTTP_DELETE, ngx_string("/mcp"), NULL, 0,
+      NULL, ngx_http_sandbox_mcp_delete, 0, 1 },
+
+    { 0, ngx_null_string, NULL, 0, NULL, NULL, 0, 0 }
 };
 
 
@@ -225,7 +235,7 @@ ngx_http_sandbox_dispatch(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
     ngx_int_t   rc;
     ngx_msec_t  extra;
 
-    if (ctx->route->op == NULL) {
+    if (ctx->op == NULL) {
         rc = ctx->route->render(r, ctx, NULL, NULL, 0);
 
         if (rc != NGX_OK) {
@@ -238,6 +248,12 @@ ngx_http_sandbox_dispatch(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
     args = NULL;
 
     rc = ctx->route->args(r, ctx, &args);
+
+    if (rc == NGX_DONE) {
+        /* answered by nginx after all (MCP's own methods) */
+        return ngx_http_sandbox_send_prepared(r, ctx);
+    }
+
     if (rc != NGX_OK) {
         return rc;
     }
@@ -249,12 +265,12 @@ ngx_http_sandbox_dispatch(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
 
     extra = 0;
 
-    if (ngx_strcmp(ctx->route->op, "exec") == 0) {
+    if (ngx_strcmp(ctx->op, "exec") == 0) {
         extra = (ngx_msec_t) cJSON_GetNumberValue(
                     cJSON_GetObjectItemCaseSensitive(args, "timeout_ms"));
     }
 
-    if (ngx_strcmp(ctx->route->op, "run") == 0) {
+    if (ngx_strcmp(ctx->op, "run") == 0) {
         extra = ngx_http_sandbox_run_extra_timeout(args);
     }
 
@@ -269,19 +285,23 @@ ngx_http_sandbox_dispatch(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
 static ngx_int_t
 ngx_http_sandbox_route(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
 {
-    ngx_str_t                  path, id;
-    ngx_http_sandbox_route_t  *route;
+    ngx_str_t                     path, id;
+    ngx_http_sandbox_route_t     *route;
+    ngx_http_sandbox_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
 
     ngx_http_sandbox_relative_path(r, &path);
 
     for (route = ngx_http_sandbox_routes; route->path.len; route++) {
 
-        if (!(route->method & r->method)) {
+        if (!(route->method & r->method) || (route->mcp && !slcf->mcp)) {
             continue;
         }
 
         if (ngx_http_sandbox_path_match(&route->path, &path, &id)) {
             ctx->route = route;
+            ctx->op = route->op;
             ctx->path_id = id;
             ctx->piston = route->piston;
             return NGX_OK;
@@ -375,16 +395,21 @@ static ngx_int_t
 ngx_http_sandbox_method_not_allowed(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_str_t *path)
 {
-    u_char                    *p;
-    ngx_str_t                  id;
-    ngx_uint_t                 i, allowed;
-    ngx_table_elt_t           *h;
-    ngx_http_sandbox_route_t  *route;
+    u_char                       *p;
+    ngx_str_t                     id;
+    ngx_uint_t                    i, allowed;
+    ngx_table_elt_t              *h;
+    ngx_http_sandbox_route_t     *route;
+    ngx_http_sandbox_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
 
     allowed = 0;
 
     for (route = ngx_http_sandbox_routes; route->path.len; route++) {
-        if (ngx_http_sandbox_path_match(&route->path, path, &id)) {
+        if ((!route->mcp || slcf->mcp)
+            && ngx_http_sandbox_path_match(&route->path, path, &id))
+        {
             allowed |= route->method;
             ctx->piston = route->piston;
         }
@@ -523,7 +548,7 @@ ngx_http_sandbox_args_execute(ngx_http_request_t *r,
  * made here keeps /workspace in a volume (else sandboxd's setting says).
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_persist_arg(ngx_http_request_t *r, cJSON *args)
 {
     ngx_http_sandbox_loc_conf_t  *slcf;

@@ -123,7 +123,7 @@ ngx_http_sandbox_frame(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
 
     json = NULL;
 
-    if (cJSON_AddStringToObject(hdr, "op", ctx->route->op) == NULL) {
+    if (cJSON_AddStringToObject(hdr, "op", ctx->op) == NULL) {
         goto failed;
     }
 

@@ -134,9 +134,9 @@ ngx_http_sandbox_variable_value(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_SANDBOX_VAR_OP:
-        if (ctx->route != NULL && ctx->route->op != NULL) {
-            value->data = (u_char *) ctx->route->op;
-            value->len = ngx_strlen(ctx->route->op);
+        if (ctx->op != NULL) {
+            value->data = (u_char *) ctx->op;
+            value->len = ngx_strlen(ctx->op);
         }
         break;
 

@@ -21,12 +21,7 @@ static ngx_int_t ngx_http_sandbox_ws_path(ngx_http_request_t *r,
     char **path);
 static ngx_int_t ngx_http_sandbox_ws_json_body(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
-static ngx_int_t ngx_http_sandbox_ws_decode(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON *content, cJSON *encoding,
-    ngx_uint_t nul);
 static ngx_int_t ngx_http_sandbox_ws_raw_body(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx);
-static ngx_int_t ngx_http_sandbox_ws_too_large(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
 static ngx_uint_t ngx_http_sandbox_ws_wants_raw(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sandbox_ws_file_json(ngx_http_request_t *r,
@@ -443,7 +438,7 @@ ngx_http_sandbox_ws_json_body(ngx_http_request_t *r,
 
 /* content as utf8 (a JSON string, NUL-free) or base64, into req_body. */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_ws_decode(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
     cJSON *content, cJSON *encoding, ngx_uint_t nul)
 {
@@ -533,7 +528,7 @@ ngx_http_sandbox_ws_raw_body(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sandbox_ws_too_large(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx)
 {

@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 
+/* The release of ngx_sandbox: the module and sandboxd report it. */
+#define SBX_VERSION  "0.1.0"
+
 #define SBX_FRAME_VERSION      1
 #define SBX_FRAME_PREFIX_LEN   16
 #define SBX_FRAME_HEADER_MIN   2

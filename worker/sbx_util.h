@@ -15,13 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sbx_frame.h"
 #include "sbx_validate.h"
 
 
 #define SBX_OK    0
 #define SBX_ERR  -1
-
-#define SBX_VERSION  "0.1.0"
 
 /* Protocol error codes (docs/PROTOCOL.md). */
 #define SBX_E_BAD_FRAME           "bad_frame"
