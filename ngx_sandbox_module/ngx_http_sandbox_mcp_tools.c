@@ -59,7 +59,7 @@ static const char *ngx_http_sandbox_mcp_check(cJSON *arguments,
     const char *schema, char *buf, size_t len);
 static ngx_int_t ngx_http_sandbox_mcp_refused(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_int_t status);
-static cJSON *ngx_http_sandbox_mcp_content(const char *text, size_t len,
+static cJSON *ngx_http_sandbox_mcp_content(const char *text,
     cJSON *structured, ngx_uint_t is_error);
 
 
@@ -431,15 +431,18 @@ ngx_http_sandbox_render_mcp(ngx_http_request_t *r,
 
     text = cJSON_PrintUnformatted(structured);
 
-    content = text ? ngx_http_sandbox_mcp_content(text, ngx_strlen(text),
-                                                  structured,
-                                                  tool->failed
-                                                  && tool->failed(structured))
-                   : NULL;
+    if (text == NULL) {
+        cJSON_Delete(structured);
+        return NGX_ERROR;
+    }
+
+    /* structured is the content's now, or freed with it */
+    content = ngx_http_sandbox_mcp_content(text, structured,
+                                           tool->failed
+                                           && tool->failed(structured));
     cJSON_free(text);
 
     if (content == NULL) {
-        cJSON_Delete(structured);
         return NGX_ERROR;
     }
 
@@ -454,12 +457,12 @@ ngx_int_t
 ngx_http_sandbox_mcp_tool_error(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, const char *code, const char *message)
 {
-    u_char  text[512], *p;
+    u_char  text[512];
     cJSON  *content;
 
-    p = ngx_snprintf(text, sizeof(text), "%s: %s", code, message);
+    *ngx_snprintf(text, sizeof(text) - 1, "%s: %s", code, message) = '\0';
 
-    content = ngx_http_sandbox_mcp_content((char *) text, p - text, NULL, 1);
+    content = ngx_http_sandbox_mcp_content((char *) text, NULL, 1);
     if (content == NULL) {
         return NGX_ERROR;
     }
@@ -469,42 +472,53 @@ ngx_http_sandbox_mcp_tool_error(ngx_http_request_t *r,
 }
 
 
-/* {"content": [{"type": "text", "text"}], "structuredContent"?, "isError"} */
+/*
+ * {"content": [{"type": "text", "text"}], "structuredContent"?, "isError"};
+ * structured (may be NULL) is taken over, freed on failure too.
+ */
 
 static cJSON *
-ngx_http_sandbox_mcp_content(const char *text, size_t len,
-    cJSON *structured, ngx_uint_t is_error)
+ngx_http_sandbox_mcp_content(const char *text, cJSON *structured,
+    ngx_uint_t is_error)
 {
     cJSON  *json, *list, *block, *s;
 
     json = cJSON_CreateObject();
-    list = json ? cJSON_AddArrayToObject(json, "content") : NULL;
-    block = cJSON_CreateObject();
-    s = cJSON_CreateString("");
 
-    if (list == NULL || block == NULL || s == NULL
-        || !cJSON_AddItemToArray(list, block)
-        || cJSON_AddStringToObject(block, "type", "text") == NULL
-        || !cJSON_AddItemToObject(block, "text", s)
+    if (json == NULL
         || (structured
-            && !cJSON_AddItemToObject(json, "structuredContent", structured))
+            && !cJSON_AddItemToObject(json, "structuredContent", structured)))
+    {
+        cJSON_Delete(json);
+        cJSON_Delete(structured);
+        return NULL;
+    }
+
+    /* structured is json's from here on */
+
+    list = cJSON_AddArrayToObject(json, "content");
+    block = cJSON_CreateObject();
+
+    if (list == NULL || block == NULL || !cJSON_AddItemToArray(list, block)) {
+        cJSON_Delete(block);
+        cJSON_Delete(json);
+        return NULL;
+    }
+
+    s = cJSON_CreateString(text);
+
+    if (s == NULL) {
+        cJSON_Delete(json);
+        return NULL;
+    }
+
+    if (!cJSON_AddItemToObject(block, "text", s)
+        || cJSON_AddStringToObject(block, "type", "text") == NULL
         || cJSON_AddBoolToObject(json, "isError", is_error != 0) == NULL)
     {
         cJSON_Delete(json);
         return NULL;
     }
-
-    /* the text may be longer than what cJSON_CreateString would copy */
-    cJSON_free(s->valuestring);
-    s->valuestring = cJSON_malloc(len + 1);
-
-    if (s->valuestring == NULL) {
-        cJSON_Delete(json);
-        return NULL;
-    }
-
-    ngx_memcpy(s->valuestring, text, len);
-    s->valuestring[len] = '\0';
 
     return json;
 }
