@@ -228,7 +228,11 @@ ngx_http_sandbox_mcp_message(ngx_http_request_t *r,
         || (id != NULL && !cJSON_IsString(id)
             && !(cJSON_IsNumber(id)
                  && id->valuedouble == (double) (int64_t) id->valuedouble))
-        || (method == NULL && id == NULL))
+        || (method == NULL
+            && (id == NULL
+                || (cJSON_GetObjectItemCaseSensitive(msg, "result") == NULL
+                    && cJSON_GetObjectItemCaseSensitive(msg, "error")
+                       == NULL))))
     {
         return ngx_http_sandbox_mcp_error(r, ctx, NGX_HTTP_BAD_REQUEST,
                                           NGX_HTTP_SANDBOX_MCP_INVALID_REQUEST,
@@ -407,11 +411,17 @@ static ngx_int_t
 ngx_http_sandbox_mcp_session(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t close)
 {
+    ngx_str_t         id;
     ngx_uint_t        v;
     ngx_table_elt_t  *sid, *version;
 
+    id = ctx->mcp_id;
+
     sid = ngx_http_sandbox_find_header(r, "Mcp-Session-Id",
                                        sizeof("Mcp-Session-Id") - 1);
+
+    /* the transport's refusals below answer no request: their id is null */
+    ngx_str_null(&ctx->mcp_id);
 
     if (sid == NULL) {
         return ngx_http_sandbox_mcp_error(r, ctx, NGX_HTTP_BAD_REQUEST,
@@ -452,6 +462,8 @@ ngx_http_sandbox_mcp_session(ngx_http_request_t *r,
                                           NGX_HTTP_SANDBOX_MCP_NO_SESSION,
                                           "Session not found");
     }
+
+    ctx->mcp_id = id;
 
     return NGX_OK;
 }

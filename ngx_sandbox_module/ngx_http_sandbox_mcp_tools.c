@@ -105,7 +105,7 @@ static ngx_http_sandbox_mcp_tool_t  ngx_http_sandbox_mcp_tools[] = {
       "session_id to choose the id yourself; creating an existing one "
       "just returns it.",
       "{\"type\":\"object\",\"properties\":{" SESSION_ID "},"
-      "\"additionalProperties\":false}",
+      "\"required\":[],\"additionalProperties\":false}",
       "{\"type\":\"object\",\"properties\":{"
       "\"session_id\":{\"type\":\"string\"},"
       "\"created\":{\"type\":\"boolean\"},"

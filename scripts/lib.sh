@@ -101,25 +101,32 @@ sbx_install_deps()
 
 # npm's piston-client (and its few dependencies, 5 packages, under 1 MB),
 # for the Piston compatibility tests: t/data/piston-client-smoke.js
-# finds it in build/node_modules.  Pinned: a test must not change under us.
+# finds it in build/node_modules.  And the official MCP TypeScript SDK,
+# whose client t/data/mcp-client.mjs drives against /mcp (t/066).
+# Pinned: a test must not change under us.
 SBX_NODE_MODULES=$ROOT/build/node_modules
 SBX_PISTON_CLIENT=piston-client@1.0.2
+SBX_MCP_SDK=@modelcontextprotocol/sdk@1.32.2
 
 
-# Installs Node.js, npm and SBX_PISTON_CLIENT into SBX_NODE_MODULES unless
-# that version is there already, so that an offline run with the cache in
-# place needs nothing.  node and npm come from Debian only when the machine
-# has none (a NodeSource nodejs brings its own npm and conflicts with
-# Debian's npm package, so dpkg cannot say what is missing: the commands
-# can).  A failure is a warning, not an error: the tests that need the
-# client say that it is missing.
+# Installs Node.js, npm, SBX_PISTON_CLIENT and SBX_MCP_SDK into
+# SBX_NODE_MODULES unless those versions are there already, so that an
+# offline run with the cache in place needs nothing.  Both in one npm
+# install: npm prunes what a later install does not name.  node and npm
+# come from Debian only when the machine has none (a NodeSource nodejs
+# brings its own npm and conflicts with Debian's npm package, so dpkg
+# cannot say what is missing: the commands can).  A failure is a warning,
+# not an error: the tests that need a client say that it is missing.
 sbx_install_node_client()
 {
     local pkgs=() version=${SBX_PISTON_CLIENT##*@}
     local pkg_json=$SBX_NODE_MODULES/piston-client/package.json
+    local mcp_version=${SBX_MCP_SDK##*@} mcp_name=${SBX_MCP_SDK%@*}
+    local mcp_json=$SBX_NODE_MODULES/$mcp_name/package.json
 
     if grep -qs "\"version\": *\"$version\"" "$pkg_json" \
-       && [ -f "$SBX_NODE_MODULES/node-fetch/package.json" ]
+       && [ -f "$SBX_NODE_MODULES/node-fetch/package.json" ] \
+       && grep -qs "\"version\": *\"$mcp_version\"" "$mcp_json"
     then
         return 0
     fi
@@ -129,19 +136,22 @@ sbx_install_node_client()
 
     # a subshell: sbx_install_deps dies on failure, this must not
     if [ ${#pkgs[@]} -gt 0 ] && ! (sbx_install_deps "${pkgs[@]}"); then
-        sbx_log "warning: could not install ${pkgs[*]}: no piston-client"
+        sbx_log "warning: could not install ${pkgs[*]}: no piston-client," \
+                "no MCP SDK"
         return 0
     fi
 
-    sbx_log "installing $SBX_PISTON_CLIENT into ${SBX_NODE_MODULES#$ROOT/}"
+    sbx_log "installing $SBX_PISTON_CLIENT and $SBX_MCP_SDK into" \
+            "${SBX_NODE_MODULES#$ROOT/}"
     mkdir -p "${SBX_NODE_MODULES%/node_modules}"
 
     if ! npm install --prefix "${SBX_NODE_MODULES%/node_modules}" \
              --no-save --no-package-lock --no-audit --no-fund \
              --fetch-retries=1 --fetch-timeout=30000 \
-             --loglevel=error "$SBX_PISTON_CLIENT" >/dev/null
+             --loglevel=error "$SBX_PISTON_CLIENT" "$SBX_MCP_SDK" >/dev/null
     then
-        sbx_log "warning: npm could not install $SBX_PISTON_CLIENT"
+        sbx_log "warning: npm could not install $SBX_PISTON_CLIENT" \
+                "$SBX_MCP_SDK"
     fi
 }
 
