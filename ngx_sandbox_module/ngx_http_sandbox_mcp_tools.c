@@ -12,7 +12,6 @@
 
 
 #include "ngx_http_sandbox_module.h"
-#include "sbx_json.h"
 
 
 typedef ngx_int_t (*ngx_http_sandbox_mcp_args_pt)(ngx_http_request_t *r,
@@ -48,6 +47,9 @@ static ngx_int_t ngx_http_sandbox_mcp_args_ws_delete(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args);
 static ngx_int_t ngx_http_sandbox_mcp_args_run(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args);
+static ngx_int_t ngx_http_sandbox_mcp_as_body(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments,
+    ngx_http_sandbox_body_args_pt parse, cJSON **args);
 static ngx_int_t ngx_http_sandbox_mcp_ws_args(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, ngx_uint_t allow_root,
     cJSON **args);
@@ -617,61 +619,9 @@ ngx_http_sandbox_mcp_check(cJSON *arguments, const char *schema, char *buf,
 /* Tools that take what their REST endpoint's JSON body takes. */
 
 static ngx_int_t
-ngx_http_sandbox_mcp_args_create(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
-{
-    char           *text;
-    sbx_refusal_t   why;
-
-    text = cJSON_PrintUnformatted(arguments);
-    if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *args = sbx_parse_session_create(text, ngx_strlen(text), &why);
-
-    cJSON_free(text);
-
-    if (*args == NULL) {
-        return ngx_http_sandbox_fail(r, ctx, why.status, why.code,
-                                     why.message);
-    }
-
-    return ngx_http_sandbox_persist_arg(r, *args);
-}
-
-
-static ngx_int_t
-ngx_http_sandbox_mcp_args_execute(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
-{
-    char                         *text;
-    sbx_refusal_t                 why;
-    ngx_http_sandbox_loc_conf_t  *slcf;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
-
-    text = cJSON_PrintUnformatted(arguments);
-    if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *args = sbx_parse_execute(text, ngx_strlen(text), &slcf->policy, &why);
-
-    cJSON_free(text);
-
-    if (*args == NULL) {
-        return ngx_http_sandbox_fail(r, ctx, why.status, why.code,
-                                     why.message);
-    }
-
-    return ngx_http_sandbox_persist_arg(r, *args);
-}
-
-
-static ngx_int_t
-ngx_http_sandbox_mcp_args_run(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
+ngx_http_sandbox_mcp_as_body(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments,
+    ngx_http_sandbox_body_args_pt parse, cJSON **args)
 {
     char       *text;
     ngx_int_t   rc;
@@ -681,11 +631,39 @@ ngx_http_sandbox_mcp_args_run(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_sandbox_run_args(r, ctx, text, ngx_strlen(text), args);
+    rc = parse(r, ctx, text, ngx_strlen(text), args);
 
     cJSON_free(text);
 
     return rc;
+}
+
+
+static ngx_int_t
+ngx_http_sandbox_mcp_args_create(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
+{
+    return ngx_http_sandbox_mcp_as_body(r, ctx, arguments,
+                                        ngx_http_sandbox_session_create_args,
+                                        args);
+}
+
+
+static ngx_int_t
+ngx_http_sandbox_mcp_args_execute(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
+{
+    return ngx_http_sandbox_mcp_as_body(r, ctx, arguments,
+                                        ngx_http_sandbox_execute_args, args);
+}
+
+
+static ngx_int_t
+ngx_http_sandbox_mcp_args_run(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
+{
+    return ngx_http_sandbox_mcp_as_body(r, ctx, arguments,
+                                        ngx_http_sandbox_run_args, args);
 }
 
 
@@ -785,25 +763,14 @@ static ngx_int_t
 ngx_http_sandbox_mcp_args_ws_read(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
 {
-    ngx_int_t                     rc;
-    ngx_http_sandbox_loc_conf_t  *slcf;
+    ngx_int_t  rc;
 
     rc = ngx_http_sandbox_mcp_ws_args(r, ctx, arguments, 0, args);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
-
-    if (slcf->max_file_size
-        && cJSON_AddNumberToObject(*args, "max_size",
-                                   (double) slcf->max_file_size)
-           == NULL)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_sandbox_ws_max_size(r, *args);
 }
 
 

@@ -125,6 +125,11 @@ typedef struct {
 typedef ngx_int_t (*ngx_http_sandbox_args_pt)(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 
+/* Builds the "args" of an op from a REST endpoint's JSON body. */
+typedef ngx_int_t (*ngx_http_sandbox_body_args_pt)(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, const char *body, size_t len,
+    cJSON **args);
+
 /* Renders a successful op result as the route's HTTP response. */
 typedef ngx_int_t (*ngx_http_sandbox_render_pt)(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
@@ -198,8 +203,13 @@ ngx_int_t ngx_http_sandbox_args_session_id(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 ngx_int_t ngx_http_sandbox_body(ngx_http_request_t *r, ngx_str_t *body);
 ngx_int_t ngx_http_sandbox_persist_arg(ngx_http_request_t *r, cJSON *args);
+ngx_int_t ngx_http_sandbox_session_create_args(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, const char *body, size_t len, cJSON **args);
+ngx_int_t ngx_http_sandbox_execute_args(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, const char *body, size_t len, cJSON **args);
 
 /* ngx_http_sandbox_workspace.c */
+ngx_int_t ngx_http_sandbox_ws_max_size(ngx_http_request_t *r, cJSON *args);
 ngx_int_t ngx_http_sandbox_args_ws_list(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 ngx_int_t ngx_http_sandbox_args_ws_read(ngx_http_request_t *r,

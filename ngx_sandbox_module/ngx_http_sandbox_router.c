@@ -31,6 +31,9 @@ static ngx_int_t ngx_http_sandbox_args_session_create(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 static ngx_int_t ngx_http_sandbox_args_execute(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+static ngx_int_t ngx_http_sandbox_args_of_body(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_http_sandbox_body_args_pt parse,
+    cJSON **args);
 static ngx_int_t ngx_http_sandbox_refused(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, sbx_refusal_t *why);
 
@@ -496,17 +499,49 @@ static ngx_int_t
 ngx_http_sandbox_args_session_create(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args)
 {
-    ngx_int_t      rc;
-    ngx_str_t      body;
-    sbx_refusal_t  why;
+    return ngx_http_sandbox_args_of_body(r, ctx,
+                                         ngx_http_sandbox_session_create_args,
+                                         args);
+}
+
+
+static ngx_int_t
+ngx_http_sandbox_args_execute(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args)
+{
+    return ngx_http_sandbox_args_of_body(r, ctx,
+                                         ngx_http_sandbox_execute_args, args);
+}
+
+
+/* The request body, read whole, as the op's arguments. */
+
+static ngx_int_t
+ngx_http_sandbox_args_of_body(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_http_sandbox_body_args_pt parse,
+    cJSON **args)
+{
+    ngx_int_t  rc;
+    ngx_str_t  body;
 
     rc = ngx_http_sandbox_body(r, &body);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    *args = sbx_parse_session_create((const char *) body.data, body.len,
-                                     &why);
+    return parse(r, ctx, (const char *) body.data, body.len, args);
+}
+
+
+/* The op arguments of a POST /sessions body (MCP's create_session too). */
+
+ngx_int_t
+ngx_http_sandbox_session_create_args(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, const char *body, size_t len, cJSON **args)
+{
+    sbx_refusal_t  why;
+
+    *args = sbx_parse_session_create(body, len, &why);
 
     if (*args == NULL) {
         return ngx_http_sandbox_refused(r, ctx, &why);
@@ -516,24 +551,18 @@ ngx_http_sandbox_args_session_create(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_sandbox_args_execute(ngx_http_request_t *r,
-    ngx_http_sandbox_ctx_t *ctx, cJSON **args)
+/* The op arguments of a POST /execute body (MCP's execute too). */
+
+ngx_int_t
+ngx_http_sandbox_execute_args(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, const char *body, size_t len, cJSON **args)
 {
-    ngx_int_t                     rc;
-    ngx_str_t                     body;
     sbx_refusal_t                 why;
     ngx_http_sandbox_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
 
-    rc = ngx_http_sandbox_body(r, &body);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    *args = sbx_parse_execute((const char *) body.data, body.len,
-                              &slcf->policy, &why);
+    *args = sbx_parse_execute(body, len, &slcf->policy, &why);
 
     if (*args == NULL) {
         return ngx_http_sandbox_refused(r, ctx, &why);

@@ -55,18 +55,28 @@ ngx_int_t
 ngx_http_sandbox_args_ws_read(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args)
 {
-    ngx_int_t                     rc;
-    ngx_http_sandbox_loc_conf_t  *slcf;
+    ngx_int_t  rc;
 
     rc = ngx_http_sandbox_ws_args(r, ctx, 1, 0, args);
     if (rc != NGX_OK) {
         return rc;
     }
 
+    return ngx_http_sandbox_ws_max_size(r, *args);
+}
+
+
+/* A read stops at sandbox_workspace_max_file_size: "max_size" for it. */
+
+ngx_int_t
+ngx_http_sandbox_ws_max_size(ngx_http_request_t *r, cJSON *args)
+{
+    ngx_http_sandbox_loc_conf_t  *slcf;
+
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sandbox_module);
 
     if (slcf->max_file_size
-        && cJSON_AddNumberToObject(*args, "max_size",
+        && cJSON_AddNumberToObject(args, "max_size",
                                    (double) slcf->max_file_size)
            == NULL)
     {
