@@ -49,7 +49,8 @@ test_accepted(void)
                err, sizeof(err));
     is_str(s, "{\"language\":\"python\",\"files\":[{\"content\":"
               "\"print(1)\"}],\"timeout\":3,\"compile_timeout\":10,"
-              "\"args\":[]}", "piston-client's body");
+              "\"version\":\"*\",\"args\":[]}",
+           "piston-client's body, its version passed on");
     free(s);
 
     s = to_run("{\"language\": \"c\", \"files\": [{\"name\": \"m.c\", "
