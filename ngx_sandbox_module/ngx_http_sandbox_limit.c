@@ -3,8 +3,8 @@
  * Copyright (C) ngx_sandbox contributors
  *
  * ngx_http_sandbox_limit_module: per-user rate limits in a shared memory
- * zone, built the way limit_req is (an rbtree of keys plus an LRU queue,
- * the old zone's state kept across "nginx -s reload").  The key is the
+ * zone (ngx_http_sandbox_shm.c: an rbtree of keys plus an LRU queue, the
+ * old zone's state kept across "nginx -s reload").  The key is the
  * authenticated user id, so the limit is taken by the access handler once
  * a user is known: credentials that name nobody never reach the zone.
  * The arithmetic (GCRA) is in sbx_ratelimit.c.
@@ -13,13 +13,6 @@
 
 #include "ngx_http_sandbox_module.h"
 #include "sbx_ratelimit.h"
-
-
-typedef struct {
-    ngx_rbtree_t                  rbtree;
-    ngx_rbtree_node_t             sentinel;
-    ngx_queue_t                   queue;       /* most recent first */
-} ngx_http_sandbox_limit_shctx_t;
 
 
 /* A key's state: follows the rbtree node it hangs on, in one allocation. */
@@ -33,12 +26,6 @@ typedef struct {
 
 
 typedef struct {
-    ngx_http_sandbox_limit_shctx_t  *sh;
-    ngx_slab_pool_t                 *shpool;
-} ngx_http_sandbox_limit_zone_t;
-
-
-typedef struct {
     ngx_shm_zone_t               *zone;        /* NULL: off */
     sbx_ratelimit_t               rate;
 } ngx_http_sandbox_limit_loc_conf_t;
@@ -48,20 +35,18 @@ static void ngx_http_sandbox_limit_take(ngx_http_request_t *r,
     ngx_http_sandbox_limit_loc_conf_t *llcf, ngx_str_t *user,
     sbx_ratelimit_result_t *res);
 static ngx_http_sandbox_limit_node_t *ngx_http_sandbox_limit_lookup(
-    ngx_http_sandbox_limit_zone_t *zone, uint32_t hash, ngx_str_t *user);
+    ngx_http_sandbox_shm_t *zone, uint32_t hash, ngx_str_t *user);
 static ngx_http_sandbox_limit_node_t *ngx_http_sandbox_limit_insert(
-    ngx_http_sandbox_limit_zone_t *zone, uint32_t hash, ngx_str_t *user,
+    ngx_http_sandbox_shm_t *zone, uint32_t hash, ngx_str_t *user,
     uint64_t now);
 static void ngx_http_sandbox_limit_expire(
-    ngx_http_sandbox_limit_zone_t *zone, uint64_t now, ngx_uint_t force);
+    ngx_http_sandbox_shm_t *zone, uint64_t now, ngx_uint_t force);
 static ngx_int_t ngx_http_sandbox_limit_headers(ngx_http_request_t *r,
     ngx_http_sandbox_limit_loc_conf_t *llcf, sbx_ratelimit_result_t *res);
 static ngx_int_t ngx_http_sandbox_limit_header(ngx_http_request_t *r,
     const char *name, const char *fmt, ...);
 static void ngx_http_sandbox_limit_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_int_t ngx_http_sandbox_limit_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 
 static void *ngx_http_sandbox_limit_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_sandbox_limit_merge_loc_conf(ngx_conf_t *cf,
@@ -182,8 +167,8 @@ ngx_http_sandbox_limit_take(ngx_http_request_t *r,
 {
     uint32_t                        hash;
     uint64_t                        now, tat;
+    ngx_http_sandbox_shm_t         *zone;
     ngx_http_sandbox_limit_node_t  *node;
-    ngx_http_sandbox_limit_zone_t  *zone;
 
     zone = llcf->zone->data;
     hash = ngx_crc32_short(user->data, user->len);
@@ -224,7 +209,7 @@ ngx_http_sandbox_limit_take(ngx_http_request_t *r,
 /* Finds a user's node, and makes it the most recently used one. */
 
 static ngx_http_sandbox_limit_node_t *
-ngx_http_sandbox_limit_lookup(ngx_http_sandbox_limit_zone_t *zone,
+ngx_http_sandbox_limit_lookup(ngx_http_sandbox_shm_t *zone,
     uint32_t hash, ngx_str_t *user)
 {
     ngx_int_t                       rc;
@@ -246,8 +231,7 @@ ngx_http_sandbox_limit_lookup(ngx_http_sandbox_limit_zone_t *zone,
         rc = ngx_memn2cmp(user->data, ln->user, user->len, ln->len);
 
         if (rc == 0) {
-            ngx_queue_remove(&ln->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &ln->queue);
+            ngx_http_sandbox_shm_touch(zone, &ln->queue);
             return ln;
         }
 
@@ -265,7 +249,7 @@ ngx_http_sandbox_limit_lookup(ngx_http_sandbox_limit_zone_t *zone,
  */
 
 static ngx_http_sandbox_limit_node_t *
-ngx_http_sandbox_limit_insert(ngx_http_sandbox_limit_zone_t *zone,
+ngx_http_sandbox_limit_insert(ngx_http_sandbox_shm_t *zone,
     uint32_t hash, ngx_str_t *user, uint64_t now)
 {
     size_t                          size;
@@ -316,12 +300,11 @@ ngx_http_sandbox_limit_insert(ngx_http_sandbox_limit_zone_t *zone,
  */
 
 static void
-ngx_http_sandbox_limit_expire(ngx_http_sandbox_limit_zone_t *zone,
+ngx_http_sandbox_limit_expire(ngx_http_sandbox_shm_t *zone,
     uint64_t now, ngx_uint_t force)
 {
     ngx_uint_t                      n;
     ngx_queue_t                    *q;
-    ngx_rbtree_node_t              *node;
     ngx_http_sandbox_limit_node_t  *ln;
 
     for (n = 0; n < 2 + force; n++) {
@@ -337,12 +320,7 @@ ngx_http_sandbox_limit_expire(ngx_http_sandbox_limit_zone_t *zone,
             return;
         }
 
-        ngx_queue_remove(q);
-
-        node = (ngx_rbtree_node_t *) ln - 1;
-
-        ngx_rbtree_delete(&zone->sh->rbtree, node);
-        ngx_slab_free_locked(zone->shpool, node);
+        ngx_http_sandbox_shm_free(zone, q);
     }
 }
 
@@ -442,63 +420,6 @@ ngx_http_sandbox_limit_rbtree_insert(ngx_rbtree_node_t *temp,
 }
 
 
-/*
- * On "nginx -s reload" the zone of the previous cycle is passed in data:
- * its shared memory is kept, and so is every user's state.
- */
-
-static ngx_int_t
-ngx_http_sandbox_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_sandbox_limit_zone_t  *ozone = data;
-
-    size_t                          len;
-    ngx_http_sandbox_limit_zone_t  *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_http_sandbox_limit_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_sandbox_limit_rbtree_insert);
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in sandbox_limit_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in sandbox_limit_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    /* a full zone is expected: it evicts, it need not log each time */
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
-
-
 static void *
 ngx_http_sandbox_limit_create_loc_conf(ngx_conf_t *cf)
 {
@@ -549,11 +470,10 @@ ngx_http_sandbox_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *
 ngx_http_sandbox_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                         *p;
-    ssize_t                         size;
-    ngx_str_t                      *value, name, s;
-    ngx_shm_zone_t                 *shm_zone;
-    ngx_http_sandbox_limit_zone_t  *zone;
+    u_char          *p;
+    ssize_t          size;
+    ngx_str_t       *value, name, s;
+    ngx_shm_zone_t  *shm_zone;
 
     value = cf->args->elts;
 
@@ -587,11 +507,6 @@ ngx_http_sandbox_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_sandbox_limit_zone_t));
-    if (zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
     shm_zone = ngx_shared_memory_add(cf, &name, size,
                                      &ngx_http_sandbox_limit_module);
     if (shm_zone == NULL) {
@@ -604,8 +519,13 @@ ngx_http_sandbox_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    shm_zone->init = ngx_http_sandbox_limit_init_zone;
-    shm_zone->data = zone;
+    if (ngx_http_sandbox_shm_zone(cf, shm_zone,
+                                  ngx_http_sandbox_limit_rbtree_insert,
+                                  "sandbox_limit_zone")
+        == NULL)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

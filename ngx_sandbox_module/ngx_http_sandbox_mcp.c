@@ -32,9 +32,9 @@ static ngx_int_t ngx_http_sandbox_mcp_session(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sandbox_mcp_accepted(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
 static ngx_int_t ngx_http_sandbox_mcp_envelope(ngx_http_sandbox_ctx_t *ctx,
-    cJSON *json);
+    ngx_uint_t with_id, cJSON *json);
 static ngx_int_t ngx_http_sandbox_mcp_fill_error(ngx_http_sandbox_ctx_t *ctx,
-    ngx_int_t code, const char *message, cJSON *json);
+    ngx_uint_t with_id, ngx_int_t code, const char *message, cJSON *json);
 
 
 static const char  *ngx_http_sandbox_mcp_versions[] = {
@@ -411,17 +411,11 @@ static ngx_int_t
 ngx_http_sandbox_mcp_session(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t close)
 {
-    ngx_str_t         id;
     ngx_uint_t        v;
     ngx_table_elt_t  *sid, *version;
 
-    id = ctx->mcp_id;
-
     sid = ngx_http_sandbox_find_header(r, "Mcp-Session-Id",
                                        sizeof("Mcp-Session-Id") - 1);
-
-    /* the transport's refusals below answer no request: their id is null */
-    ngx_str_null(&ctx->mcp_id);
 
     if (sid == NULL) {
         return ngx_http_sandbox_mcp_error(r, ctx, NGX_HTTP_BAD_REQUEST,
@@ -463,8 +457,6 @@ ngx_http_sandbox_mcp_session(ngx_http_request_t *r,
                                           "Session not found");
     }
 
-    ctx->mcp_id = id;
-
     return NGX_OK;
 }
 
@@ -484,14 +476,18 @@ ngx_http_sandbox_mcp_accepted(ngx_http_request_t *r,
 }
 
 
-/* Adds "jsonrpc": "2.0" and "id": the request's (or null) to json. */
+/*
+ * Adds "jsonrpc": "2.0" and "id" to json: the request's, or null without
+ * with_id or when none was read.
+ */
 
 static ngx_int_t
-ngx_http_sandbox_mcp_envelope(ngx_http_sandbox_ctx_t *ctx, cJSON *json)
+ngx_http_sandbox_mcp_envelope(ngx_http_sandbox_ctx_t *ctx,
+    ngx_uint_t with_id, cJSON *json)
 {
     cJSON  *id;
 
-    id = ctx->mcp_id.len ? cJSON_ParseWithLength((const char *)
+    id = (with_id && ctx->mcp_id.len) ? cJSON_ParseWithLength((const char *)
                                                  ctx->mcp_id.data,
                                                  ctx->mcp_id.len)
                          : cJSON_CreateNull();
@@ -520,7 +516,7 @@ ngx_http_sandbox_mcp_result(ngx_http_request_t *r,
     json = cJSON_CreateObject();
 
     if (json == NULL || result == NULL
-        || ngx_http_sandbox_mcp_envelope(ctx, json) != NGX_OK
+        || ngx_http_sandbox_mcp_envelope(ctx, 1, json) != NGX_OK
         || !cJSON_AddItemToObject(json, "result", result))
     {
         cJSON_Delete(json);
@@ -538,8 +534,8 @@ ngx_http_sandbox_mcp_result(ngx_http_request_t *r,
 
 /*
  * Answers with a JSON-RPC error: HTTP 200 for an error of a request we
- * read, a 4xx or 5xx when the message itself or its transport is at
- * fault (then with a null id, when none was read).  NGX_DONE.
+ * read; a 4xx when the message itself or its transport is at fault, which
+ * answers no request (its id is null); a 5xx.  NGX_DONE.
  */
 
 ngx_int_t
@@ -547,13 +543,17 @@ ngx_http_sandbox_mcp_error(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, ngx_int_t code,
     const char *message)
 {
-    cJSON      *json;
-    ngx_int_t   rc;
+    cJSON       *json;
+    ngx_int_t    rc;
+    ngx_uint_t   with_id;
+
+    with_id = status < NGX_HTTP_BAD_REQUEST
+              || status >= NGX_HTTP_INTERNAL_SERVER_ERROR;
 
     json = cJSON_CreateObject();
 
     if (json == NULL
-        || ngx_http_sandbox_mcp_fill_error(ctx, code, message, json)
+        || ngx_http_sandbox_mcp_fill_error(ctx, with_id, code, message, json)
            != NGX_OK)
     {
         cJSON_Delete(json);
@@ -578,7 +578,7 @@ ngx_int_t
 ngx_http_sandbox_mcp_filter_error(ngx_http_sandbox_ctx_t *ctx,
     ngx_uint_t status, const char *message, cJSON *json)
 {
-    return ngx_http_sandbox_mcp_fill_error(ctx,
+    return ngx_http_sandbox_mcp_fill_error(ctx, 1,
                status >= NGX_HTTP_INTERNAL_SERVER_ERROR
                ? NGX_HTTP_SANDBOX_MCP_INTERNAL
                : NGX_HTTP_SANDBOX_MCP_INVALID_REQUEST,
@@ -589,12 +589,12 @@ ngx_http_sandbox_mcp_filter_error(ngx_http_sandbox_ctx_t *ctx,
 /* {"jsonrpc", "id", "error": {"code", "message"}} into json. */
 
 static ngx_int_t
-ngx_http_sandbox_mcp_fill_error(ngx_http_sandbox_ctx_t *ctx, ngx_int_t code,
-    const char *message, cJSON *json)
+ngx_http_sandbox_mcp_fill_error(ngx_http_sandbox_ctx_t *ctx,
+    ngx_uint_t with_id, ngx_int_t code, const char *message, cJSON *json)
 {
     cJSON  *error;
 
-    if (ngx_http_sandbox_mcp_envelope(ctx, json) != NGX_OK) {
+    if (ngx_http_sandbox_mcp_envelope(ctx, with_id, json) != NGX_OK) {
         return NGX_ERROR;
     }
 

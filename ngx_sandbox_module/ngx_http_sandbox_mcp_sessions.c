@@ -4,8 +4,8 @@
  *
  * MCP sessions (Mcp-Session-Id): 128 random bits, each tied to the user
  * that opened it and the protocol version agreed, kept in a shared memory
- * zone (an rbtree keyed by the id plus an LRU queue, as the rate limits
- * are) that every worker sees and "nginx -s reload" keeps.  A session not
+ * zone (ngx_http_sandbox_shm.c, keyed by the id, as the rate limits are)
+ * that every worker sees and "nginx -s reload" keeps.  A session not
  * used for the idle time is gone; a full zone forgets the least recently
  * used one.  Either way its client gets 404 and initializes again, as the
  * protocol expects.
@@ -21,13 +21,6 @@
 #define NGX_HTTP_SANDBOX_MCP_IDLE       3600
 
 
-typedef struct {
-    ngx_rbtree_t                  rbtree;
-    ngx_rbtree_node_t             sentinel;
-    ngx_queue_t                   queue;       /* most recent first */
-} ngx_http_sandbox_mcp_shctx_t;
-
-
 /* A session: follows the rbtree node it hangs on, in one allocation. */
 
 typedef struct {
@@ -40,22 +33,12 @@ typedef struct {
 } ngx_http_sandbox_mcp_node_t;
 
 
-struct ngx_http_sandbox_mcp_zone_s {
-    ngx_http_sandbox_mcp_shctx_t *sh;
-    ngx_slab_pool_t              *shpool;
-};
-
-
 static ngx_http_sandbox_mcp_node_t *ngx_http_sandbox_mcp_lookup(
-    ngx_http_sandbox_mcp_zone_t *zone, u_char *id);
-static void ngx_http_sandbox_mcp_expire(ngx_http_sandbox_mcp_zone_t *zone,
+    ngx_http_sandbox_shm_t *zone, u_char *id);
+static void ngx_http_sandbox_mcp_expire(ngx_http_sandbox_shm_t *zone,
     time_t idle, ngx_uint_t force);
-static void ngx_http_sandbox_mcp_free(ngx_http_sandbox_mcp_zone_t *zone,
-    ngx_http_sandbox_mcp_node_t *sn);
 static void ngx_http_sandbox_mcp_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_int_t ngx_http_sandbox_mcp_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static ngx_int_t ngx_http_sandbox_mcp_parse_id(ngx_str_t *hex, u_char *id);
 
 
@@ -145,12 +128,6 @@ ngx_http_sandbox_mcp_zone(ngx_conf_t *cf)
         smcf->mcp_idle = NGX_HTTP_SANDBOX_MCP_IDLE;
     }
 
-    smcf->mcp_zone = ngx_pcalloc(cf->pool,
-                                 sizeof(ngx_http_sandbox_mcp_zone_t));
-    if (smcf->mcp_zone == NULL) {
-        return NGX_ERROR;
-    }
-
     shm_zone = ngx_shared_memory_add(cf, &ngx_http_sandbox_mcp_zone_name,
                                      smcf->mcp_size,
                                      &ngx_http_sandbox_module);
@@ -158,10 +135,11 @@ ngx_http_sandbox_mcp_zone(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    shm_zone->init = ngx_http_sandbox_mcp_init_zone;
-    shm_zone->data = smcf->mcp_zone;
+    smcf->mcp_zone = ngx_http_sandbox_shm_zone(cf, shm_zone,
+                         ngx_http_sandbox_mcp_rbtree_insert,
+                         "sandbox_mcp_sessions");
 
-    return NGX_OK;
+    return smcf->mcp_zone ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -179,7 +157,7 @@ ngx_http_sandbox_mcp_session_open(ngx_http_request_t *r, ngx_str_t *user,
     u_char                         id[NGX_HTTP_SANDBOX_MCP_ID_LEN];
     ngx_rbtree_node_t             *node;
     ngx_http_sandbox_mcp_node_t   *sn;
-    ngx_http_sandbox_mcp_zone_t   *zone;
+    ngx_http_sandbox_shm_t        *zone;
     ngx_http_sandbox_main_conf_t  *smcf;
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_sandbox_module);
@@ -242,7 +220,7 @@ ngx_http_sandbox_mcp_session_use(ngx_http_request_t *r, ngx_str_t *hex,
     u_char                         id[NGX_HTTP_SANDBOX_MCP_ID_LEN];
     ngx_int_t                      rc;
     ngx_http_sandbox_mcp_node_t   *sn;
-    ngx_http_sandbox_mcp_zone_t   *zone;
+    ngx_http_sandbox_shm_t        *zone;
     ngx_http_sandbox_main_conf_t  *smcf;
 
     if (ngx_http_sandbox_mcp_parse_id(hex, id) != NGX_OK) {
@@ -259,7 +237,7 @@ ngx_http_sandbox_mcp_session_use(ngx_http_request_t *r, ngx_str_t *hex,
     sn = ngx_http_sandbox_mcp_lookup(zone, id);
 
     if (sn != NULL && ngx_time() - sn->used > smcf->mcp_idle) {
-        ngx_http_sandbox_mcp_free(zone, sn);
+        ngx_http_sandbox_shm_free(zone, &sn->queue);
         sn = NULL;
     }
 
@@ -275,12 +253,11 @@ ngx_http_sandbox_mcp_session_use(ngx_http_request_t *r, ngx_str_t *hex,
         }
 
         if (close) {
-            ngx_http_sandbox_mcp_free(zone, sn);
+            ngx_http_sandbox_shm_free(zone, &sn->queue);
 
         } else {
             sn->used = ngx_time();
-            ngx_queue_remove(&sn->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &sn->queue);
+            ngx_http_sandbox_shm_touch(zone, &sn->queue);
         }
     }
 
@@ -315,7 +292,7 @@ ngx_http_sandbox_mcp_parse_id(ngx_str_t *hex, u_char *id)
 
 
 static ngx_http_sandbox_mcp_node_t *
-ngx_http_sandbox_mcp_lookup(ngx_http_sandbox_mcp_zone_t *zone, u_char *id)
+ngx_http_sandbox_mcp_lookup(ngx_http_sandbox_shm_t *zone, u_char *id)
 {
     uint32_t                      key;
     ngx_int_t                     rc;
@@ -355,7 +332,7 @@ ngx_http_sandbox_mcp_lookup(ngx_http_sandbox_mcp_zone_t *zone, u_char *id)
  */
 
 static void
-ngx_http_sandbox_mcp_expire(ngx_http_sandbox_mcp_zone_t *zone, time_t idle,
+ngx_http_sandbox_mcp_expire(ngx_http_sandbox_shm_t *zone, time_t idle,
     ngx_uint_t force)
 {
     ngx_uint_t                    n;
@@ -375,23 +352,8 @@ ngx_http_sandbox_mcp_expire(ngx_http_sandbox_mcp_zone_t *zone, time_t idle,
             return;
         }
 
-        ngx_http_sandbox_mcp_free(zone, sn);
+        ngx_http_sandbox_shm_free(zone, &sn->queue);
     }
-}
-
-
-static void
-ngx_http_sandbox_mcp_free(ngx_http_sandbox_mcp_zone_t *zone,
-    ngx_http_sandbox_mcp_node_t *sn)
-{
-    ngx_rbtree_node_t  *node;
-
-    ngx_queue_remove(&sn->queue);
-
-    node = (ngx_rbtree_node_t *) sn - 1;
-
-    ngx_rbtree_delete(&zone->sh->rbtree, node);
-    ngx_slab_free_locked(zone->shpool, node);
 }
 
 
@@ -427,57 +389,4 @@ ngx_http_sandbox_mcp_rbtree_insert(ngx_rbtree_node_t *temp,
     node->left = sentinel;
     node->right = sentinel;
     ngx_rbt_red(node);
-}
-
-
-/* On "nginx -s reload" the sessions of the previous cycle are kept. */
-
-static ngx_int_t
-ngx_http_sandbox_mcp_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_sandbox_mcp_zone_t  *ozone = data;
-
-    size_t                        len;
-    ngx_http_sandbox_mcp_zone_t  *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_http_sandbox_mcp_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_sandbox_mcp_rbtree_insert);
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in sandbox_mcp_sessions zone");
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in sandbox_mcp_sessions zone%Z");
-
-    /* a full zone forgets the oldest session: no need to log each time */
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
 }

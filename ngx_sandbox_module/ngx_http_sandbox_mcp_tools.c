@@ -50,6 +50,8 @@ static ngx_int_t ngx_http_sandbox_mcp_args_run(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sandbox_mcp_as_body(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *arguments,
     ngx_http_sandbox_body_args_pt parse, cJSON **args);
+static ngx_int_t ngx_http_sandbox_mcp_session_arg(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args);
 static ngx_int_t ngx_http_sandbox_mcp_ws_args(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, ngx_uint_t allow_root,
     cJSON **args);
@@ -671,6 +673,23 @@ static ngx_int_t
 ngx_http_sandbox_mcp_args_delete(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
 {
+    ngx_int_t  rc;
+
+    rc = ngx_http_sandbox_mcp_session_arg(r, ctx, arguments, args);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_sandbox_mcp_echo(r, ctx, "session_id", arguments);
+}
+
+
+/* {"session_id"}, checked as the REST paths' ids are. */
+
+static ngx_int_t
+ngx_http_sandbox_mcp_session_arg(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *arguments, cJSON **args)
+{
     cJSON  *sid;
 
     sid = cJSON_GetObjectItemCaseSensitive(arguments, "session_id");
@@ -692,7 +711,7 @@ ngx_http_sandbox_mcp_args_delete(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_sandbox_mcp_echo(r, ctx, "session_id", arguments);
+    return NGX_OK;
 }
 
 
@@ -708,7 +727,7 @@ ngx_http_sandbox_mcp_ws_args(ngx_http_request_t *r,
     ngx_int_t    rc;
     const char  *why;
 
-    rc = ngx_http_sandbox_mcp_args_delete(r, ctx, arguments, args);
+    rc = ngx_http_sandbox_mcp_session_arg(r, ctx, arguments, args);
     if (rc != NGX_OK) {
         return rc;
     }

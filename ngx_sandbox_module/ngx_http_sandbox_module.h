@@ -35,14 +35,28 @@
 
 
 typedef struct ngx_http_sandbox_ctx_s  ngx_http_sandbox_ctx_t;
-typedef struct ngx_http_sandbox_mcp_zone_s  ngx_http_sandbox_mcp_zone_t;
+
+
+/* A shared memory zone of keyed nodes (ngx_http_sandbox_shm.c). */
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 queue;          /* most recent first */
+} ngx_http_sandbox_shm_sh_t;
+
+typedef struct {
+    ngx_http_sandbox_shm_sh_t  *sh;
+    ngx_slab_pool_t            *shpool;
+    ngx_rbtree_insert_pt        insert;
+    const char                 *what;           /* for nginx's log */
+} ngx_http_sandbox_shm_t;
 
 
 typedef struct {
     ngx_http_upstream_srv_conf_t  *default_upstream;
     ngx_int_t                      request_id_index;
 
-    ngx_http_sandbox_mcp_zone_t   *mcp_zone;   /* MCP sessions */
+    ngx_http_sandbox_shm_t        *mcp_zone;   /* MCP sessions */
     ssize_t                        mcp_size;
     time_t                         mcp_idle;
 } ngx_http_sandbox_main_conf_t;
@@ -351,6 +365,14 @@ ngx_int_t ngx_http_sandbox_add_header(ngx_http_request_t *r,
 char *ngx_http_sandbox_conf_set_strs(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_sandbox_conf_strs(ngx_conf_t *cf, ngx_array_t **a);
+
+/* ngx_http_sandbox_shm.c */
+ngx_http_sandbox_shm_t *ngx_http_sandbox_shm_zone(ngx_conf_t *cf,
+    ngx_shm_zone_t *shm_zone, ngx_rbtree_insert_pt insert, const char *what);
+ngx_int_t ngx_http_sandbox_shm_init(ngx_shm_zone_t *shm_zone, void *data);
+void ngx_http_sandbox_shm_touch(ngx_http_sandbox_shm_t *zone,
+    ngx_queue_t *q);
+void ngx_http_sandbox_shm_free(ngx_http_sandbox_shm_t *zone, ngx_queue_t *q);
 
 /* ngx_http_sandbox_upstream.c */
 ngx_int_t ngx_http_sandbox_upstream_start(ngx_http_request_t *r,
