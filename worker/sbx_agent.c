@@ -987,13 +987,7 @@ sbx_agent_take(sbx_ctx_t *ctx, const sbx_session_rec_t *rec, long wait_ms)
         return -1;
     }
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (wait_ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    sbx_time_after(CLOCK_MONOTONIC, wait_ms, &until);
 
     adopted = 0;
 

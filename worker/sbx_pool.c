@@ -90,13 +90,8 @@ sbx_pool_lend(void)
 {
     sbx_pool_lent++;
 
-    clock_gettime(CLOCK_REALTIME, &sbx_pool_quiet);
-    sbx_pool_quiet.tv_nsec += SBX_POOL_QUIET_MS * 1000000L;
-
-    if (sbx_pool_quiet.tv_nsec >= 1000000000L) {
-        sbx_pool_quiet.tv_sec++;
-        sbx_pool_quiet.tv_nsec -= 1000000000L;
-    }
+    /* CLOCK_REALTIME: the clock sbx_pool_cond's timed waits use */
+    sbx_time_after(CLOCK_REALTIME, SBX_POOL_QUIET_MS, &sbx_pool_quiet);
 }
 
 
@@ -306,8 +301,7 @@ sbx_pool_back_off(void)
 {
     struct timespec  t;
 
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += SBX_POOL_RETRY_S;
+    sbx_time_after(CLOCK_REALTIME, SBX_POOL_RETRY_S * 1000L, &t);
 
     pthread_mutex_lock(&sbx_pool_mutex);
 

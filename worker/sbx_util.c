@@ -49,6 +49,21 @@ sbx_time_mono_ms(void)
 
 
 void
+sbx_time_after(clockid_t clock, long ms, struct timespec *ts)
+{
+    clock_gettime(clock, ts);
+
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+
+void
 sbx_sleep_ms(long ms)
 {
     struct timespec  ts;

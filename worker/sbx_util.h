@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "sbx_frame.h"
 #include "sbx_validate.h"
@@ -58,6 +59,9 @@ void sbx_error_set(sbx_error_t *err, const char *code, const char *fmt, ...)
 int64_t sbx_time_now(void);
 int64_t sbx_time_mono_ms(void);
 void sbx_sleep_ms(long ms);
+
+/* ts: ms milliseconds from now on clock (a deadline for timed waits). */
+void sbx_time_after(clockid_t clock, long ms, struct timespec *ts);
 
 /*
  * Fills out with 2 * nbytes lowercase hex digits of kernel randomness and a
