@@ -19,6 +19,7 @@
 
 #include "sbx_frame.h"
 #include "sbx_jwt.h"
+#include "sbx_render.h"
 #include "sbx_validate.h"
 
 
@@ -120,16 +121,6 @@ typedef struct {
 
     sbx_exec_policy_t           policy;
 } ngx_http_sandbox_loc_conf_t;
-
-
-/* Bytes that become a JSON string, or base64 when they are not UTF-8. */
-typedef struct {
-    const char                 *encoding_key;
-    const char                 *key;
-    u_char                     *data;
-    size_t                      len;
-    ngx_uint_t                  utf8;
-} ngx_http_sandbox_blob_t;
 
 
 /*
@@ -393,14 +384,13 @@ ngx_int_t ngx_http_sandbox_send_prepared(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx);
 ngx_int_t ngx_http_sandbox_set_out(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, ngx_buf_t *b);
+ngx_int_t ngx_http_sandbox_set_text(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, ngx_uint_t status, int rc, sbx_text_t *text,
+    const char *what);
 ngx_buf_t *ngx_http_sandbox_splice_blobs(ngx_http_request_t *r,
-    cJSON *scalars, ngx_http_sandbox_blob_t *blobs, ngx_uint_t n);
+    cJSON *scalars, sbx_blob_t *blobs, ngx_uint_t n);
 ngx_int_t ngx_http_sandbox_add_time(cJSON *to, cJSON *from,
     const char *name);
-ngx_int_t ngx_http_sandbox_copy_member(cJSON *to, cJSON *from,
-    const char *name, cJSON_bool (*is_type)(const cJSON *));
-ngx_int_t ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from,
-    const char *name, cJSON_bool (*is_type)(const cJSON *));
 ngx_int_t ngx_http_sandbox_render_health(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 ngx_int_t ngx_http_sandbox_render_ready(ngx_http_request_t *r,

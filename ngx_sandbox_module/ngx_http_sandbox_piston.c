@@ -353,11 +353,11 @@ ngx_http_sandbox_render_piston_runtimes(ngx_http_request_t *r,
         o = cJSON_CreateObject();
 
         if (o == NULL || !cJSON_AddItemToArray(json, o)
-            || ngx_http_sandbox_copy_member(o, rt, "language",
+            || sbx_json_copy(o, rt, "language",
                                             cJSON_IsString) != NGX_OK
-            || ngx_http_sandbox_copy_member(o, rt, "version",
+            || sbx_json_copy(o, rt, "version",
                                             cJSON_IsString) != NGX_OK
-            || ngx_http_sandbox_copy_member(o, rt, "aliases",
+            || sbx_json_copy(o, rt, "aliases",
                                             cJSON_IsArray) != NGX_OK)
         {
             rc = NGX_ERROR;

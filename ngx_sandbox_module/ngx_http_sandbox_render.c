@@ -422,9 +422,9 @@ ngx_http_sandbox_add_ready_check(cJSON *checks, cJSON *from,
     to = cJSON_AddObjectToObject(checks, name);
 
     if (to == NULL
-        || ngx_http_sandbox_copy_member(to, check, "ok", cJSON_IsBool)
+        || sbx_json_copy(to, check, "ok", cJSON_IsBool)
            != NGX_OK
-        || ngx_http_sandbox_copy_member(to, check, "error", cJSON_IsString)
+        || sbx_json_copy(to, check, "error", cJSON_IsString)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -456,7 +456,7 @@ ngx_http_sandbox_render_session(ngx_http_request_t *r,
     created = cJSON_GetObjectItemCaseSensitive(result, "created");
     status = cJSON_IsTrue(created) ? NGX_HTTP_CREATED : NGX_HTTP_OK;
 
-    if (ngx_http_sandbox_copy_member(json, result, "created", cJSON_IsBool)
+    if (sbx_json_copy(json, result, "created", cJSON_IsBool)
         != NGX_OK)
     {
         cJSON_Delete(json);
@@ -519,159 +519,83 @@ ngx_http_sandbox_render_deleted(ngx_http_request_t *r,
 }
 
 
-/*
- * The exec result with its output.  Output travels as raw bytes in the
- * frame body; here each stream becomes a JSON string when it is UTF-8,
- * or base64 (with "<stream>_encoding": "base64") when it is not, so that
- * no byte is lost.
- */
+/* POST /execute's body (sbx_render.c makes it). */
 
 ngx_int_t
 ngx_http_sandbox_render_exec(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
 {
-    cJSON                    *json, *out_len, *err_len, *exit_code, *signal;
-    cJSON                    *so, *se;
-    ngx_int_t                 rc;
-    ngx_buf_t                *b;
-    ngx_uint_t                truncated;
-    ngx_http_sandbox_blob_t   streams[2];
+    sbx_text_t  text;
 
-    out_len = cJSON_GetObjectItemCaseSensitive(result, "stdout_len");
-    err_len = cJSON_GetObjectItemCaseSensitive(result, "stderr_len");
-    exit_code = cJSON_GetObjectItemCaseSensitive(result, "exit_code");
-    signal = cJSON_GetObjectItemCaseSensitive(result, "signal");
-    so = cJSON_GetObjectItemCaseSensitive(result, "stdout_truncated");
-    se = cJSON_GetObjectItemCaseSensitive(result, "stderr_truncated");
-
-    if (!cJSON_IsNumber(out_len) || !cJSON_IsNumber(err_len)
-        || out_len->valuedouble < 0 || err_len->valuedouble < 0
-        || out_len->valuedouble + err_len->valuedouble != (double) len
-        || !(cJSON_IsNumber(exit_code) || cJSON_IsNull(exit_code))
-        || !(cJSON_IsString(signal) || cJSON_IsNull(signal))
-        || !cJSON_IsBool(so) || !cJSON_IsBool(se))
-    {
-        return ngx_http_sandbox_invalid(r, "a malformed exec result");
-    }
-
-    truncated = cJSON_IsTrue(so) || cJSON_IsTrue(se);
-
-    json = cJSON_CreateObject();
-
-    if (json == NULL
-        || ngx_http_sandbox_copy_member(json, result, "session_id",
-                                        cJSON_IsString) != NGX_OK
-        || ngx_http_sandbox_copy_member(json, result, "session_created",
-                                        cJSON_IsBool) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(json, result, "exit_code",
-                                         cJSON_IsNumber) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(json, result, "signal",
-                                         cJSON_IsString) != NGX_OK
-        || ngx_http_sandbox_copy_member(json, result, "timed_out",
-                                        cJSON_IsBool) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(json, result, "oom_killed",
-                                         cJSON_IsBool) != NGX_OK
-        || cJSON_AddBoolToObject(json, "truncated", truncated) == NULL
-        || ngx_http_sandbox_copy_member(json, result, "stdout_truncated",
-                                        cJSON_IsBool) != NGX_OK
-        || ngx_http_sandbox_copy_member(json, result, "stderr_truncated",
-                                        cJSON_IsBool) != NGX_OK
-        || ngx_http_sandbox_copy_member(json, result, "duration_ms",
-                                        cJSON_IsNumber) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(json, result, "cpu_ms",
-                                         cJSON_IsNumber) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(json, result, "max_rss_kb",
-                                         cJSON_IsNumber) != NGX_OK
-        || ngx_http_sandbox_copy_member(json, result, "via",
-                                        cJSON_IsString) != NGX_OK)
-    {
-        cJSON_Delete(json);
-        return NGX_ERROR;
-    }
-
-    streams[0].encoding_key = "stdout_encoding";
-    streams[0].key = "stdout";
-    streams[0].data = body;
-    streams[0].len = (size_t) out_len->valuedouble;
-    streams[1].encoding_key = "stderr_encoding";
-    streams[1].key = "stderr";
-    streams[1].data = body + streams[0].len;
-    streams[1].len = (size_t) err_len->valuedouble;
-
-    b = ngx_http_sandbox_splice_blobs(r, json, streams, 2);
-
-    cJSON_Delete(json);
-
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_sandbox_set_out(r, ctx, NGX_HTTP_OK, b);
-
-    return rc;
+    return ngx_http_sandbox_set_text(r, ctx, NGX_HTTP_OK,
+                                     sbx_render_exec(result, body, len,
+                                                     &text),
+                                     &text, "exec");
 }
 
 
 /*
- * Prints the scalar members, then splices in the blobs before the closing
- * brace: {..., "<key>_encoding": "utf8", "<key>": "...", ...}.  Each blob
- * becomes a JSON string when it is UTF-8, or base64 (its encoding says
- * so) when it is not, so that no byte is lost.
+ * Answers with a body sbx_render.c made (rc is its return code): the
+ * text is freed with the request.  A malformed op result is a 502.
+ */
+
+ngx_int_t
+ngx_http_sandbox_set_text(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx,
+    ngx_uint_t status, int rc, sbx_text_t *text, const char *what)
+{
+    ngx_buf_t           *b;
+    ngx_pool_cleanup_t  *cln;
+
+    if (rc == SBX_RENDER_MALFORMED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sandboxd sent a malformed %s result", what);
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    if (rc != SBX_RENDER_OK) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    b = ngx_calloc_buf(r->pool);
+
+    if (cln == NULL || b == NULL) {
+        free(text->data);
+        return NGX_ERROR;
+    }
+
+    cln->handler = free;
+    cln->data = text->data;
+
+    b->pos = (u_char *) text->data;
+    b->last = b->pos + text->len;
+    b->memory = 1;
+
+    return ngx_http_sandbox_set_out(r, ctx, status, b);
+}
+
+
+/*
+ * The scalar members' JSON with the blobs spliced in (sbx_render.h), in
+ * the request's pool.
  */
 
 ngx_buf_t *
 ngx_http_sandbox_splice_blobs(ngx_http_request_t *r, cJSON *scalars,
-    ngx_http_sandbox_blob_t *blobs, ngx_uint_t n)
+    sbx_blob_t *blobs, ngx_uint_t n)
 {
-    char        *s;
-    size_t       len, head;
-    ngx_uint_t   i;
-    ngx_buf_t   *b;
+    char       *s;
+    ngx_buf_t  *b;
 
     s = cJSON_PrintUnformatted(scalars);
     if (s == NULL) {
         return NULL;
     }
 
-    head = ngx_strlen(s) - 1;
-    len = head + 1;
-
-    /* ,"ENC":"base64","KEY": and the value */
-
-    for (i = 0; i < n; i++) {
-        blobs[i].utf8 = sbx_utf8_valid(blobs[i].data, blobs[i].len);
-        len += ngx_strlen(blobs[i].encoding_key) + ngx_strlen(blobs[i].key)
-               + sizeof(",\"\":\"base64\",\"\":") - 1
-               + (blobs[i].utf8
-                  ? sbx_json_escaped_len(blobs[i].data, blobs[i].len)
-                  : sbx_base64_len(blobs[i].len) + 2);
-    }
-
-    b = ngx_create_temp_buf(r->pool, len);
+    b = ngx_create_temp_buf(r->pool, sbx_render_splice_len(s, blobs, n));
 
     if (b != NULL) {
-        b->last = ngx_cpymem(b->last, s, head);
-
-        for (i = 0; i < n; i++) {
-            b->last = ngx_sprintf(b->last, "%s\"%s\":\"%s\",\"%s\":",
-                                  head > 1 || i > 0 ? "," : "",
-                                  blobs[i].encoding_key,
-                                  blobs[i].utf8 ? "utf8" : "base64",
-                                  blobs[i].key);
-
-            if (blobs[i].utf8) {
-                b->last = sbx_json_escape(b->last, blobs[i].data,
-                                          blobs[i].len);
-                continue;
-            }
-
-            *b->last++ = '"';
-            b->last = sbx_base64_encode(b->last, blobs[i].data,
-                                        blobs[i].len);
-            *b->last++ = '"';
-        }
-
-        *b->last++ = '}';
+        b->last = sbx_render_splice(b->last, s, blobs, n);
     }
 
     cJSON_free(s);
@@ -736,45 +660,6 @@ ngx_http_sandbox_add_time(cJSON *to, cJSON *from, const char *name)
 
     return cJSON_AddStringToObject(to, name, (char *) iso) ? NGX_OK
                                                            : NGX_ERROR;
-}
-
-
-/* Copies from->name to to->name when it is present and of the type. */
-
-ngx_int_t
-ngx_http_sandbox_copy_member(cJSON *to, cJSON *from, const char *name,
-    cJSON_bool (*is_type)(const cJSON *))
-{
-    cJSON  *item, *copy;
-
-    item = cJSON_GetObjectItemCaseSensitive(from, name);
-
-    if (item == NULL || !is_type(item)) {
-        return NGX_OK;
-    }
-
-    copy = cJSON_Duplicate(item, 1);
-
-    if (copy == NULL || !cJSON_AddItemToObject(to, name, copy)) {
-        cJSON_Delete(copy);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/* Copies the member when it is of the type, else adds it as null. */
-
-ngx_int_t
-ngx_http_sandbox_copy_or_null(cJSON *to, cJSON *from, const char *name,
-    cJSON_bool (*is_type)(const cJSON *))
-{
-    if (is_type(cJSON_GetObjectItemCaseSensitive(from, name))) {
-        return ngx_http_sandbox_copy_member(to, from, name, is_type);
-    }
-
-    return cJSON_AddNullToObject(to, name) != NULL ? NGX_OK : NGX_ERROR;
 }
 
 

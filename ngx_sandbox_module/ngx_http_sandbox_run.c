@@ -17,10 +17,6 @@ static ngx_int_t ngx_http_sandbox_run_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sandbox_run_bytes(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *content, cJSON *encoding,
     ngx_buf_t *b, cJSON *list, const char *name);
-static ngx_int_t ngx_http_sandbox_run_step(ngx_http_request_t *r,
-    cJSON *json, cJSON *result, const char *name, u_char **body,
-    size_t *left);
-static cJSON *ngx_http_sandbox_run_scalars(cJSON *step);
 
 
 ngx_int_t
@@ -226,176 +222,17 @@ ngx_http_sandbox_run_extra_timeout(cJSON *args)
 }
 
 
+/* POST /run's body (sbx_render.c makes it). */
+
 ngx_int_t
 ngx_http_sandbox_render_run(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
 {
-    cJSON      *json, *status;
-    ngx_int_t   rc;
+    sbx_text_t  text;
 
-    status = cJSON_GetObjectItemCaseSensitive(result, "status");
-
-    if (!cJSON_IsString(status)) {
-        goto invalid;
-    }
-
-    json = cJSON_CreateObject();
-    if (json == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_sandbox_copy_member(json, result, "language",
-                                      cJSON_IsString);
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_sandbox_copy_member(json, result, "version",
-                                          cJSON_IsString);
-    }
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_sandbox_copy_member(json, result, "run_id",
-                                          cJSON_IsString);
-    }
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_sandbox_run_step(r, json, result, "compile", &body,
-                                       &len);
-    }
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_sandbox_run_step(r, json, result, "run", &body, &len);
-    }
-
-    if (rc == NGX_OK && len != 0) {
-        rc = NGX_DECLINED;
-    }
-
-    if (rc == NGX_OK
-        && cJSON_AddStringToObject(json, "status", status->valuestring)
-           == NULL)
-    {
-        rc = NGX_ERROR;
-    }
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_sandbox_prepare_json(r, ctx, NGX_HTTP_OK, json);
-    }
-
-    cJSON_Delete(json);
-
-    if (rc != NGX_DECLINED) {
-        return rc;
-    }
-
-invalid:
-
-    return ngx_http_sandbox_invalid(r, "a malformed run result");
-}
-
-
-/*
- * A step's object, when the result has it, with its stdout and stderr
- * taken from the body.  NGX_DECLINED: malformed.
- */
-
-static ngx_int_t
-ngx_http_sandbox_run_step(ngx_http_request_t *r, cJSON *json, cJSON *result,
-    const char *name, u_char **body, size_t *left)
-{
-    u_char                   *text;
-    size_t                    len;
-    cJSON                    *step, *out_len, *err_len, *scalars;
-    ngx_buf_t                *b;
-    ngx_http_sandbox_blob_t   streams[2];
-
-    step = cJSON_GetObjectItemCaseSensitive(result, name);
-    if (step == NULL) {
-        return NGX_OK;
-    }
-
-    out_len = cJSON_GetObjectItemCaseSensitive(step, "stdout_len");
-    err_len = cJSON_GetObjectItemCaseSensitive(step, "stderr_len");
-
-    if (!cJSON_IsNumber(out_len) || !cJSON_IsNumber(err_len)
-        || out_len->valuedouble < 0 || err_len->valuedouble < 0
-        || out_len->valuedouble + err_len->valuedouble > (double) *left)
-    {
-        return NGX_DECLINED;
-    }
-
-    scalars = ngx_http_sandbox_run_scalars(step);
-    if (scalars == NULL) {
-        return NGX_DECLINED;
-    }
-
-    streams[0].encoding_key = "stdout_encoding";
-    streams[0].key = "stdout";
-    streams[0].data = *body;
-    streams[0].len = (size_t) out_len->valuedouble;
-    streams[1].encoding_key = "stderr_encoding";
-    streams[1].key = "stderr";
-    streams[1].data = *body + streams[0].len;
-    streams[1].len = (size_t) err_len->valuedouble;
-
-    *body += streams[0].len + streams[1].len;
-    *left -= streams[0].len + streams[1].len;
-
-    b = ngx_http_sandbox_splice_blobs(r, scalars, streams, 2);
-    cJSON_Delete(scalars);
-
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = b->last - b->pos;
-
-    text = ngx_pnalloc(r->pool, len + 1);
-    if (text == NULL) {
-        return NGX_ERROR;
-    }
-
-    *ngx_cpymem(text, b->pos, len) = '\0';
-
-    if (cJSON_AddRawToObject(json, name, (char *) text) == NULL) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/* A step's members but its lengths; NULL when one is malformed. */
-
-static cJSON *
-ngx_http_sandbox_run_scalars(cJSON *step)
-{
-    cJSON  *s;
-
-    s = cJSON_CreateObject();
-
-    if (s == NULL
-        || ngx_http_sandbox_copy_or_null(s, step, "exit_code",
-                                         cJSON_IsNumber) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(s, step, "signal",
-                                         cJSON_IsString) != NGX_OK
-        || ngx_http_sandbox_copy_member(s, step, "timed_out",
-                                        cJSON_IsBool) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(s, step, "oom_killed",
-                                         cJSON_IsBool) != NGX_OK
-        || ngx_http_sandbox_copy_member(s, step, "truncated",
-                                        cJSON_IsBool) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(s, step, "cpu_ms",
-                                         cJSON_IsNumber) != NGX_OK
-        || ngx_http_sandbox_copy_member(s, step, "wall_ms",
-                                        cJSON_IsNumber) != NGX_OK
-        || ngx_http_sandbox_copy_or_null(s, step, "memory_peak_bytes",
-                                         cJSON_IsNumber) != NGX_OK)
-    {
-        cJSON_Delete(s);
-        return NULL;
-    }
-
-    return s;
+    return ngx_http_sandbox_set_text(r, ctx, NGX_HTTP_OK,
+                                     sbx_render_run(result, body, len, &text),
+                                     &text, "run");
 }
 
 
@@ -415,7 +252,7 @@ ngx_http_sandbox_render_runtimes(ngx_http_request_t *r,
     json = cJSON_CreateObject();
 
     if (json == NULL
-        || ngx_http_sandbox_copy_member(json, result, "runtimes",
+        || sbx_json_copy(json, result, "runtimes",
                                         cJSON_IsArray) != NGX_OK)
     {
         cJSON_Delete(json);

@@ -623,7 +623,7 @@ ngx_http_sandbox_render_ws_read(ngx_http_request_t *r,
     cJSON                    *json, *v;
     ngx_int_t                 rc;
     ngx_buf_t                *b;
-    ngx_http_sandbox_blob_t   content;
+    sbx_blob_t   content;
 
     if (ngx_http_sandbox_ws_wants_raw(r)) {
         b = len ? ngx_calloc_buf(r->pool) : NULL;
