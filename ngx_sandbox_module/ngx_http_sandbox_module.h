@@ -26,6 +26,7 @@
 #define NGX_HTTP_SANDBOX_KEY_DIGEST_LEN  32     /* SHA-256 */
 
 #define NGX_HTTP_SANDBOX_MCP_ID_LEN      16     /* random bytes */
+#define NGX_HTTP_SANDBOX_TASK_ID_LEN     32     /* hex digits */
 
 /* JSON-RPC 2.0's error codes */
 #define NGX_HTTP_SANDBOX_MCP_PARSE_ERROR      -32700
@@ -158,6 +159,7 @@ typedef struct ngx_http_sandbox_mcp_tool_s  ngx_http_sandbox_mcp_tool_t;
 struct ngx_http_sandbox_ctx_s {
     ngx_http_sandbox_route_t   *route;
     const char                 *op;         /* the route's, or a tool's */
+    ngx_http_sandbox_render_pt  render;     /* the route's, or a task's */
     ngx_http_sandbox_mcp_tool_t *mcp_tool;  /* the tools/call in flight */
     ngx_str_t                   mcp_id;     /* its JSON-RPC id, as JSON */
     ngx_str_t                   mcp_echo;   /* a deleting tool's answer */
@@ -207,6 +209,8 @@ ngx_int_t ngx_http_sandbox_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_sandbox_args_session_id(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 ngx_int_t ngx_http_sandbox_body(ngx_http_request_t *r, ngx_str_t *body);
+void ngx_http_sandbox_location_prefix(ngx_http_request_t *r,
+    ngx_str_t *prefix);
 ngx_int_t ngx_http_sandbox_persist_arg(ngx_http_request_t *r, cJSON *args);
 ngx_int_t ngx_http_sandbox_session_create_args(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, const char *body, size_t len, cJSON **args);
@@ -289,6 +293,16 @@ ngx_int_t ngx_http_sandbox_mcp_session_open(ngx_http_request_t *r,
     ngx_str_t *user, ngx_uint_t version, u_char *hex);
 ngx_int_t ngx_http_sandbox_mcp_session_use(ngx_http_request_t *r,
     ngx_str_t *hex, ngx_str_t *user, ngx_uint_t close, ngx_uint_t *version);
+
+/* ngx_http_sandbox_tasks.c */
+ngx_int_t ngx_http_sandbox_task_wrap(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_args_task_id(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_render_task(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
+ngx_int_t ngx_http_sandbox_render_task_accepted(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len);
 
 /* ngx_http_sandbox_quota.c */
 ngx_int_t ngx_http_sandbox_render_quota(ngx_http_request_t *r,

@@ -40,6 +40,7 @@ static ngx_http_sandbox_status_t  ngx_http_sandbox_statuses[] = {
     { "limit_exceeded", NGX_HTTP_TOO_MANY_REQUESTS },
     { "session_quota_exceeded", NGX_HTTP_TOO_MANY_REQUESTS },
     { "exec_quota_exceeded", NGX_HTTP_TOO_MANY_REQUESTS },
+    { "task_quota_exceeded", NGX_HTTP_TOO_MANY_REQUESTS },
     { "capacity_exhausted", NGX_HTTP_SERVICE_UNAVAILABLE },
     { "busy", NGX_HTTP_SERVICE_UNAVAILABLE },
     { "store_unavailable", NGX_HTTP_SERVICE_UNAVAILABLE },
@@ -95,7 +96,7 @@ ngx_http_sandbox_render_frame(ngx_http_request_t *r,
         rc = ngx_http_sandbox_note_result(r, ctx, result);
 
         if (rc == NGX_OK) {
-            rc = ctx->route->render(r, ctx, result,
+            rc = ctx->render(r, ctx, result,
                                     ctx->payload + ctx->frame.header_len,
                                     ctx->frame.body_len);
         }

@@ -92,6 +92,12 @@ static ngx_http_sandbox_route_t  ngx_http_sandbox_routes[] = {
     { NGX_HTTP_GET, ngx_string("/runtimes"), "runtimes", 0,
       ngx_http_sandbox_args_none, ngx_http_sandbox_render_runtimes, 0, 0 },
 
+    { NGX_HTTP_GET, ngx_string("/tasks/*"), "task.get", 0,
+      ngx_http_sandbox_args_task_id, ngx_http_sandbox_render_task, 0, 0 },
+
+    { NGX_HTTP_DELETE, ngx_string("/tasks/*"), "task.cancel", 0,
+      ngx_http_sandbox_args_task_id, ngx_http_sandbox_render_task, 0, 0 },
+
     { NGX_HTTP_POST, ngx_string("/api/v2/execute"), "run", 0,
       ngx_http_sandbox_args_piston_execute,
       ngx_http_sandbox_render_piston_execute, 1, 0 },
@@ -266,6 +272,15 @@ ngx_http_sandbox_dispatch(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (!ctx->mcp) {
+        rc = ngx_http_sandbox_task_wrap(r, ctx, &args);
+
+        if (rc != NGX_OK) {
+            cJSON_Delete(args);
+            return rc;
+        }
+    }
+
     extra = 0;
 
     if (ngx_strcmp(ctx->op, "exec") == 0) {
@@ -305,6 +320,7 @@ ngx_http_sandbox_route(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
         if (ngx_http_sandbox_path_match(&route->path, &path, &id)) {
             ctx->route = route;
             ctx->op = route->op;
+            ctx->render = route->render;
             ctx->path_id = id;
             ctx->piston = route->piston;
             return NGX_OK;
@@ -323,28 +339,51 @@ ngx_http_sandbox_route(ngx_http_request_t *r, ngx_http_sandbox_ctx_t *ctx)
 static void
 ngx_http_sandbox_relative_path(ngx_http_request_t *r, ngx_str_t *path)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t  prefix;
 
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    ngx_http_sandbox_location_prefix(r, &prefix);
 
     *path = r->uri;
 
-#if (NGX_PCRE)
-    if (clcf->regex == NULL)
-#endif
+    if (prefix.len != 0 && path->len > prefix.len
+        && ngx_strncmp(path->data, prefix.data, prefix.len) == 0
+        && path->data[prefix.len] == '/')
     {
-        if (!clcf->exact_match && clcf->name.len > 1
-            && clcf->name.data[clcf->name.len - 1] == '/'
-            && path->len >= clcf->name.len
-            && ngx_strncmp(path->data, clcf->name.data, clcf->name.len) == 0)
-        {
-            path->data += clcf->name.len - 1;
-            path->len -= clcf->name.len - 1;
-        }
+        path->data += prefix.len;
+        path->len -= prefix.len;
     }
 
     if (path->len > 1 && path->data[path->len - 1] == '/') {
         path->len--;
+    }
+}
+
+
+/*
+ * What the API's paths sit under: "/api" for "location /api/", empty for
+ * "location /", an exact or a regular expression location.
+ */
+
+void
+ngx_http_sandbox_location_prefix(ngx_http_request_t *r, ngx_str_t *prefix)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    prefix->len = 0;
+    prefix->data = clcf->name.data;
+
+#if (NGX_PCRE)
+    if (clcf->regex != NULL) {
+        return;
+    }
+#endif
+
+    if (!clcf->exact_match && clcf->name.len > 1
+        && clcf->name.data[clcf->name.len - 1] == '/')
+    {
+        prefix->len = clcf->name.len - 1;
     }
 }
 

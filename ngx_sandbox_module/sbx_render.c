@@ -373,7 +373,8 @@ sbx_render_task(cJSON *task, const uint8_t *body, size_t len,
     if (json == NULL
         || sbx_json_copy(json, task, "task_id", cJSON_IsString) != 0
         || sbx_json_copy(json, task, "kind", cJSON_IsString) != 0
-        || sbx_json_copy(json, task, "status", cJSON_IsString) != 0)
+        || sbx_json_copy(json, task, "status", cJSON_IsString) != 0
+        || sbx_json_copy(json, task, "status_url", cJSON_IsString) != 0)
     {
         cJSON_Delete(json);
         return SBX_RENDER_NOMEM;

@@ -74,7 +74,8 @@ int sbx_render_run(cJSON *result, const uint8_t *body, size_t len,
 
 /*
  * GET /tasks/{id}'s body from a "task.get" result (docs/PROTOCOL.md) and
- * its body (the output of the task's op).
+ * its body (the output of the task's op); a "status_url" member the
+ * caller added to the result is kept.
  */
 int sbx_render_task(cJSON *task, const uint8_t *body, size_t len,
     sbx_text_t *out);

@@ -33,6 +33,8 @@ static const sbx_field_t  sbx_execute_fields[] = {
     { "working_dir", sbx_check_working_dir },
     { "env", sbx_check_env },
     { "stdin", sbx_check_stdin },
+    { "async", sbx_check_async },
+    { "callback_url", sbx_check_callback_url },
     { NULL, NULL }
 };
 
@@ -284,6 +286,11 @@ sbx_parse_execute(const char *body, size_t len,
     if (cJSON_GetObjectItemCaseSensitive(args, "command") == NULL) {
         cJSON_Delete(args);
         sbx_refuse(why, 400, "invalid_request", "\"command\" is required");
+        return NULL;
+    }
+
+    if (sbx_check_async_pair(args, why) != 0) {
+        cJSON_Delete(args);
         return NULL;
     }
 
@@ -554,6 +561,78 @@ sbx_check_stdin(const cJSON *item, cJSON *args,
 
     if (cJSON_AddStringToObject(args, "stdin", item->valuestring) == NULL) {
         return sbx_refuse(why, 500, "internal", "out of memory");
+    }
+
+    return 0;
+}
+
+
+int
+sbx_check_async(const cJSON *item, cJSON *args,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why)
+{
+    (void) policy;
+
+    if (!cJSON_IsBool(item)) {
+        return sbx_refuse(why, 400, "invalid_request",
+                          "\"async\" must be a boolean");
+    }
+
+    if (cJSON_AddBoolToObject(args, "async", cJSON_IsTrue(item)) == NULL) {
+        return sbx_refuse(why, 500, "internal", "out of memory");
+    }
+
+    return 0;
+}
+
+
+int
+sbx_check_callback_url(const cJSON *item, cJSON *args,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why)
+{
+    const char  *url;
+    size_t       len;
+
+    (void) policy;
+
+    url = cJSON_GetStringValue(item);
+    len = url ? strlen(url) : 0;
+
+    if (url == NULL || len > SBX_CALLBACK_URL_MAX
+        || !((len > 7 && strncmp(url, "http://", 7) == 0)
+             || (len > 8 && strncmp(url, "https://", 8) == 0)))
+    {
+        return sbx_refuse(why, 400, "invalid_request", "\"callback_url\" "
+                          "must be an http:// or https:// URL of at most %d "
+                          "bytes", SBX_CALLBACK_URL_MAX);
+    }
+
+    for ( /* void */ ; *url; url++) {
+        if ((unsigned char) *url <= 0x20 || *url == 0x7f) {
+            return sbx_refuse(why, 400, "invalid_request", "\"callback_url\" "
+                              "must not contain spaces or control "
+                              "characters");
+        }
+    }
+
+    if (cJSON_AddStringToObject(args, "callback_url", item->valuestring)
+        == NULL)
+    {
+        return sbx_refuse(why, 500, "internal", "out of memory");
+    }
+
+    return 0;
+}
+
+
+int
+sbx_check_async_pair(const cJSON *args, sbx_refusal_t *why)
+{
+    if (cJSON_GetObjectItemCaseSensitive(args, "callback_url") != NULL
+        && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(args, "async")))
+    {
+        return sbx_refuse(why, 400, "invalid_request", "\"callback_url\" "
+                          "needs \"async\": true");
     }
 
     return 0;

@@ -34,6 +34,7 @@
 #define SBX_RUN_ARG_MAX        4096
 #define SBX_RUN_LANGUAGE_MAX   32
 #define SBX_RUN_COMPILE_MS     30000
+#define SBX_CALLBACK_URL_MAX   2048
 
 
 typedef struct {
@@ -119,6 +120,18 @@ typedef struct {
  */
 cJSON *sbx_check_fields(const cJSON *obj, const sbx_field_t *fields,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+
+/*
+ * "async" (a boolean) and "callback_url" (an http or https URL of at most
+ * SBX_CALLBACK_URL_MAX bytes) of an endpoint that runs as a task on
+ * request; sbx_check_async_pair() refuses a callback_url without
+ * "async": true once the fields are in args.
+ */
+int sbx_check_async(const cJSON *item, cJSON *args,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+int sbx_check_callback_url(const cJSON *item, cJSON *args,
+    const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+int sbx_check_async_pair(const cJSON *args, sbx_refusal_t *why);
 
 /* Fills *why; returns -1. */
 int sbx_refuse(sbx_refusal_t *why, int status, const char *code,

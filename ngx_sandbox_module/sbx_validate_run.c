@@ -45,6 +45,8 @@ static const sbx_field_t  sbx_run_fields[] = {
     { "timeout", sbx_run_check_timeout },
     { "compile_timeout", sbx_run_check_compile_timeout },
     { "memory_limit", sbx_run_check_memory },
+    { "async", sbx_check_async },
+    { "callback_url", sbx_check_callback_url },
     { NULL, NULL }
 };
 
@@ -392,7 +394,9 @@ sbx_parse_run(const char *body, size_t len, const sbx_exec_policy_t *policy,
         goto failed;
     }
 
-    if (sbx_run_defaults(args, policy, why) != 0) {
+    if (sbx_check_async_pair(args, why) != 0
+        || sbx_run_defaults(args, policy, why) != 0)
+    {
         goto failed;
     }
 

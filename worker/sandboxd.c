@@ -25,6 +25,7 @@
 
 #include "sbx_agent.h"
 #include "sbx_audit.h"
+#include "sbx_callback.h"
 #include "sbx_cleanup.h"
 #include "sbx_config.h"
 #include "sbx_confgen.h"
@@ -34,6 +35,7 @@
 #include "sbx_run_box.h"
 #include "sbx_server.h"
 #include "sbx_store_mem.h"
+#include "sbx_task.h"
 
 
 typedef struct {
@@ -175,9 +177,7 @@ sbx_cleanup_once(const sbx_config_t *conf)
         return 1;
     }
 
-    ctx.conf = conf;
-    sbx_docker_init(&ctx.docker, conf);
-    sbx_store_init(&ctx.store, conf);
+    sbx_ctx_init(&ctx, conf);
 
     n = sbx_cleanup_pass(&ctx);
 
@@ -289,6 +289,13 @@ sbx_serve(const sbx_config_t *conf, const char *path)
         return 1;
     }
 
+    if (sbx_callbacks_start(conf) != SBX_OK
+        || sbx_tasks_start(conf) != SBX_OK)
+    {
+        sbx_log_error("cannot start the task workers");
+        return 1;
+    }
+
     sbx_log_info("sandboxd %s started (instance \"%s\", image %s)",
                  SBX_VERSION, conf->instance, conf->container_image);
 
@@ -302,6 +309,8 @@ sbx_serve(const sbx_config_t *conf, const char *path)
     sbx_cleanup_stop();
     left = sbx_server_shutdown(&deadline) != SBX_OK;
     left |= sbx_cleanup_join(&deadline) != SBX_OK;
+    left |= sbx_tasks_stop(&deadline) != SBX_OK;
+    sbx_callbacks_stop();
     left |= sbx_pool_stop(&deadline) != SBX_OK;
     left |= sbx_run_box_join(&deadline) != SBX_OK;
 

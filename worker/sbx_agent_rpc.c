@@ -15,6 +15,7 @@
 #include "sbx_agent_rpc.h"
 #include "sbx_frame.h"
 #include "sbx_log.h"
+#include "sbx_task.h"
 
 
 #define SBX_AGENT_WAIT_MS   1000    /* for an idle connection */
@@ -285,9 +286,19 @@ sbx_agent_call(sbx_ctx_t *ctx, const sbx_session_rec_t *rec,
         return SBX_DECLINED;
     }
 
+    /* a task's cancellation shuts the connection: the agent kills */
+    if (ctx->cancel != NULL) {
+        sbx_cancel_watch(ctx->cancel, fd);
+    }
+
     why = "";
     rc = sbx_agent_recv(fd, body_max, sbx_time_mono_ms() + answer_ms, reply,
                         &why);
+
+    if (ctx->cancel != NULL) {
+        sbx_cancel_unwatch(ctx->cancel);
+    }
+
     close(fd);
 
     if (rc == SBX_IO_OK) {
@@ -295,6 +306,11 @@ sbx_agent_call(sbx_ctx_t *ctx, const sbx_session_rec_t *rec,
     }
 
     sbx_agent_reply_free(reply);
+
+    if (ctx->cancel != NULL && sbx_cancelled(ctx->cancel)) {
+        sbx_error_set(err, SBX_E_CANCELLED, "the task was cancelled");
+        return SBX_ERR;
+    }
 
     switch (rc) {
 

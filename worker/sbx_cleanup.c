@@ -369,9 +369,7 @@ sbx_cleanup_thread(void *data)
     uint64_t             interval;
     int                  stop;
 
-    ctx.conf = boot;
-    sbx_docker_init(&ctx.docker, boot);
-    sbx_store_init(&ctx.store, boot);
+    sbx_ctx_init(&ctx, boot);
 
     for ( ;; ) {
         conf = sbx_confgen_acquire();

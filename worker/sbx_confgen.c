@@ -40,7 +40,7 @@ static const char  *sbx_confgen_restart_keys[] = {
     "listen", "listen_tcp", "socket_group", "socket_mode", "instance",
     "docker_host", "redis_host", "redis_port", "redis_password",
     "redis_db", "redis_prefix", "agent", "agent_dir", "audit_log",
-    "log_file", "pid_file", NULL
+    "log_file", "pid_file", "task_workers", NULL
 };
 
 

@@ -120,6 +120,20 @@ static const sbx_conf_key_t  sbx_conf_keys[] = {
       1000000 },
     { "max_containers", "MAX_CONTAINERS", SBX_CONF_UINT,
       SBX_OFF(max_containers), "256", 0, 1000000 },
+    { "task_workers", "TASK_WORKERS", SBX_CONF_UINT, SBX_OFF(task_workers),
+      "4", 1, 64 },
+    { "max_tasks_per_user", "MAX_TASKS_PER_USER", SBX_CONF_UINT,
+      SBX_OFF(max_tasks_per_user), "16", 0, SBX_U32 },
+    { "task_ttl", "TASK_TTL_SECONDS", SBX_CONF_UINT, SBX_OFF(task_ttl),
+      "86400", 60, 30 * 86400 },
+    { "callback_allow", "CALLBACK_ALLOW", SBX_CONF_STR,
+      SBX_OFF(callback_allow), "", 0, 0 },
+    { "callback_secret", "CALLBACK_SECRET", SBX_CONF_STR,
+      SBX_OFF(callback_secret), "", 0, 0 },
+    { "callback_retries", NULL, SBX_CONF_UINT, SBX_OFF(callback_retries),
+      "5", 0, 20 },
+    { "callback_timeout", NULL, SBX_CONF_UINT, SBX_OFF(callback_timeout),
+      "10", 1, 300 },
     { "audit_log", "AUDIT_LOG", SBX_CONF_STR, SBX_OFF(audit_log), "stderr",
       0, 0 },
     { "log_level", "LOG_LEVEL", SBX_CONF_LEVEL, SBX_OFF(log_level), "info",
@@ -506,6 +520,16 @@ sbx_config_check(const sbx_config_t *conf, char *err, size_t errlen)
     {
         snprintf(err, errlen, "\"agent\" (or off) and \"agent_dir\" must "
                  "be absolute paths");
+        return SBX_ERR;
+    }
+
+    /* a callback nobody can verify would be worse than none */
+    if (conf->callback_allow[0] != '\0'
+        && strlen(conf->callback_secret) < 16)
+    {
+        snprintf(err, errlen, "\"callback_allow\" needs a "
+                 "\"callback_secret\" of at least 16 bytes to sign the "
+                 "callbacks with");
         return SBX_ERR;
     }
 

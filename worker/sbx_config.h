@@ -58,6 +58,13 @@ typedef struct {
     uint64_t  max_sessions_per_user;         /* 0: unlimited */
     uint64_t  max_concurrent_execs_per_user; /* 0: unlimited */
     uint64_t  max_containers;                /* 0: unlimited */
+    uint64_t  task_workers;                  /* tasks run at once */
+    uint64_t  max_tasks_per_user;            /* queued + running; 0: any */
+    uint64_t  task_ttl;                      /* seconds a task is kept */
+    char      callback_allow[SBX_CONF_STR_MAX];  /* origins; "": none */
+    char      callback_secret[SBX_CONF_STR_MAX];
+    uint64_t  callback_retries;
+    uint64_t  callback_timeout;
     char      audit_log[SBX_CONF_STR_MAX];   /* a path, "stderr", "off" */
     uint64_t  log_level;
     char      log_file[SBX_CONF_STR_MAX];

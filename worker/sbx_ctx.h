@@ -20,7 +20,19 @@ typedef struct {
     const sbx_config_t  *conf;
     sbx_docker_t         docker;
     sbx_store_t          store;
+    struct sbx_cancel_s *cancel;     /* a task's (sbx_task.h), or NULL */
 } sbx_ctx_t;
+
+
+/* A context of conf with clients not connected yet, no task's. */
+static inline void
+sbx_ctx_init(sbx_ctx_t *ctx, const sbx_config_t *conf)
+{
+    ctx->conf = conf;
+    ctx->cancel = NULL;
+    sbx_docker_init(&ctx->docker, conf);
+    sbx_store_init(&ctx->store, conf);
+}
 
 
 /*

@@ -31,6 +31,10 @@ typedef struct {
 typedef int (*sbx_op_handler_pt)(sbx_ctx_t *ctx, sbx_op_req_t *req,
     sbx_response_t *resp, sbx_error_t *err);
 
+/* Checks an op's arguments (and body) without running it. */
+typedef int (*sbx_op_check_pt)(sbx_ctx_t *ctx, sbx_op_req_t *req,
+    sbx_error_t *err);
+
 
 /* Rejects any member of args not named in allowed (NULL-terminated). */
 int sbx_ops_check_args(cJSON *args, const char **allowed, sbx_error_t *err);
@@ -63,10 +67,22 @@ int sbx_op_file_delete(sbx_ctx_t *ctx, sbx_op_req_t *req,
 int sbx_files_write_box(sbx_ctx_t *ctx, const sbx_session_rec_t *rec,
     const char *path, const void *data, size_t len, sbx_error_t *err);
 
+/* An exec's checks (sbx_ops.c), for a task to refuse bad input at once. */
+int sbx_op_exec_check(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_error_t *err);
+
 /* A one-shot run in a fresh container (sbx_ops_run.c). */
 int sbx_op_run(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     sbx_error_t *err);
+int sbx_op_run_check(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_error_t *err);
 int sbx_op_runtimes(sbx_ctx_t *ctx, sbx_op_req_t *req,
+    sbx_response_t *resp, sbx_error_t *err);
+
+/* Async tasks (sbx_ops_task.c). */
+int sbx_op_task_submit(sbx_ctx_t *ctx, sbx_op_req_t *req,
+    sbx_response_t *resp, sbx_error_t *err);
+int sbx_op_task_get(sbx_ctx_t *ctx, sbx_op_req_t *req,
+    sbx_response_t *resp, sbx_error_t *err);
+int sbx_op_task_cancel(sbx_ctx_t *ctx, sbx_op_req_t *req,
     sbx_response_t *resp, sbx_error_t *err);
 
 /* The caller's quotas and usage (sbx_ops_quota.c). */

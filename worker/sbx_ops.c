@@ -14,6 +14,7 @@
 #include "sbx_pool.h"
 #include "sbx_quota.h"
 #include "sbx_session.h"
+#include "sbx_task.h"
 
 
 #define SBX_ID_MAX          64
@@ -62,6 +63,9 @@ static const sbx_op_t  sbx_ops[] = {
     { "quota", 1, 0, 0, sbx_op_quota },
     { "run", 1, 1, 1, sbx_op_run },
     { "runtimes", 1, 0, 0, sbx_op_runtimes },
+    { "task.submit", 1, 1, 0, sbx_op_task_submit },
+    { "task.get", 1, 0, 0, sbx_op_task_get },
+    { "task.cancel", 1, 0, 1, sbx_op_task_cancel },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -252,6 +256,7 @@ sbx_op_ready(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     cJSON_AddStringToObject(req->result, "store",
                             ctx->store.memory ? "memory" : "redis");
     sbx_pool_report(req->result);
+    sbx_tasks_report(req->result);
     checks = cJSON_AddObjectToObject(req->result, "checks");
 
     /* in memory, the store is not ready until Docker gave the sessions */
@@ -673,42 +678,77 @@ sbx_ops_exec_in_session(sbx_ctx_t *ctx, sbx_op_req_t *req, const char *sid,
 }
 
 
+/*
+ * Checks every argument of an exec into sid, ereq and persist, and
+ * collects its environment (freed with sbx_ops_env_free()).
+ */
 static int
-sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
+sbx_ops_exec_parse(sbx_ctx_t *ctx, sbx_op_req_t *req, const char **sid,
+    sbx_exec_req_t *ereq, int *persist, char ***env, size_t *nenv,
     sbx_error_t *err)
 {
     static const char  *allowed[] = {
         "session_id", "command", "timeout_ms", "working_dir", "env",
         "stdin", "persist", NULL
     };
+
+    memset(ereq, 0, sizeof(*ereq));
+    *env = NULL;
+    *nenv = 0;
+
+    if (sbx_ops_check_args(req->args, allowed, err) != SBX_OK
+        || sbx_ops_session_arg(req, 0, sid, err) != SBX_OK
+        || sbx_ops_exec_args(ctx, req->args, ereq, err) != SBX_OK
+        || sbx_ops_stdin_arg(req->args, ereq, err) != SBX_OK
+        || sbx_ops_persist_arg(req->args, persist, err) != SBX_OK
+        || sbx_ops_env_arg(req->args, env, nenv, err) != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    ereq->env = (const char **) *env;
+    ereq->nenv = *nenv;
+
+    return SBX_OK;
+}
+
+
+int
+sbx_op_exec_check(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_error_t *err)
+{
+    const char      *sid;
+    char           **env;
+    size_t           nenv;
+    int              rc, persist;
+    sbx_exec_req_t   ereq;
+
+    rc = sbx_ops_exec_parse(ctx, req, &sid, &ereq, &persist, &env, &nenv,
+                            err);
+    sbx_ops_env_free(env, nenv);
+
+    return rc;
+}
+
+
+static int
+sbx_op_exec(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
+    sbx_error_t *err)
+{
     const char         *sid;
     char              **env, slot[SBX_QUOTA_SLOT_LEN + 1];
     size_t              nenv;
     int                 rc, persist;
     sbx_exec_req_t      ereq;
 
-    memset(&ereq, 0, sizeof(ereq));
-    env = NULL;
-    nenv = 0;
-
-    if (sbx_ops_check_args(req->args, allowed, err) != SBX_OK
-        || sbx_ops_session_arg(req, 0, &sid, err) != SBX_OK
-        || sbx_ops_exec_args(ctx, req->args, &ereq, err) != SBX_OK
-        || sbx_ops_stdin_arg(req->args, &ereq, err) != SBX_OK
-        || sbx_ops_persist_arg(req->args, &persist, err) != SBX_OK)
+    if (sbx_ops_exec_parse(ctx, req, &sid, &ereq, &persist, &env, &nenv,
+                           err)
+        != SBX_OK)
     {
-        return SBX_ERR;
-    }
-
-    if (sbx_ops_env_arg(req->args, &env, &nenv, err) != SBX_OK) {
         sbx_ops_env_free(env, nenv);
         return SBX_ERR;
     }
 
     sbx_log_debug("exec command: %.1000s", ereq.command);
-
-    ereq.env = (const char **) env;
-    ereq.nenv = nenv;
 
     rc = sbx_quota_exec_begin(ctx, req->user, ereq.timeout_ms, slot, err);
 

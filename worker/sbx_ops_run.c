@@ -603,6 +603,21 @@ sbx_run_in_box(sbx_ctx_t *ctx, sbx_run_t *run, sbx_run_box_t *box,
 
 
 int
+sbx_op_run_check(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_error_t *err)
+{
+    int        rc;
+    sbx_run_t  run;
+
+    memset(&run, 0, sizeof(run));
+
+    rc = sbx_run_args(ctx, req, &run, err);
+    free(run.command);
+
+    return rc;
+}
+
+
+int
 sbx_op_run(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
     sbx_error_t *err)
 {

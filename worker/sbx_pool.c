@@ -441,9 +441,7 @@ sbx_pool_stop(const struct timespec *deadline)
         }
     }
 
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.conf = sbx_confgen_acquire();
-    sbx_docker_init(&ctx.docker, ctx.conf);
+    sbx_ctx_init(&ctx, sbx_confgen_acquire());
 
     /* removed in detached threads, as a run's are */
     for ( ;; ) {

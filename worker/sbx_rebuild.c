@@ -103,9 +103,7 @@ sbx_rebuild_sessions(const sbx_config_t *conf, sbx_error_t *err)
     const char        *user;
     int                n, rc;
 
-    ctx.conf = conf;
-    sbx_docker_init(&ctx.docker, conf);
-    sbx_store_init(&ctx.store, conf);
+    sbx_ctx_init(&ctx, conf);
 
     n = -1;
 

@@ -633,9 +633,7 @@ sbx_conn_thread(void *data)
     sbx_ctx_t    ctx;
     uint8_t      prefix[SBX_FRAME_PREFIX_LEN];
 
-    ctx.conf = sbx_conf;
-    sbx_docker_init(&ctx.docker, sbx_conf);
-    sbx_store_init(&ctx.store, sbx_conf);
+    sbx_ctx_init(&ctx, sbx_conf);
 
     for ( ;; ) {
         /* the first byte may take idle_timeout, the rest of a frame not */

@@ -157,7 +157,7 @@ static int sbx_store_connect(sbx_store_t *st, sbx_error_t *err);
  * be dead (Redis restarted) is replaced and the command sent once more:
  * every command of this store is idempotent.
  */
-static redisReply *
+redisReply *
 sbx_store_argv(sbx_store_t *st, int argc, const char **argv,
     const size_t *argvlen, sbx_error_t *err)
 {
@@ -501,6 +501,14 @@ redisReply *
 sbx_store_script(sbx_store_t *st, const char *script, size_t nkeys,
     const char **argv, size_t argc, sbx_error_t *err)
 {
+    return sbx_store_script_bin(st, script, nkeys, argv, NULL, argc, err);
+}
+
+
+redisReply *
+sbx_store_script_bin(sbx_store_t *st, const char *script, size_t nkeys,
+    const char **argv, const size_t *argvlen, size_t argc, sbx_error_t *err)
+{
     const char  *av[SBX_STORE_SCRIPT_ARGS + 3];
     size_t       avlen[SBX_STORE_SCRIPT_ARGS + 3], i;
     char         nk[8];
@@ -521,7 +529,7 @@ sbx_store_script(sbx_store_t *st, const char *script, size_t nkeys,
 
     for (i = 0; i < argc; i++) {
         av[i + 3] = argv[i];
-        avlen[i + 3] = strlen(argv[i]);
+        avlen[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
     }
 
     return sbx_store_argv(st, (int) argc + 3, av, avlen, err);

@@ -83,6 +83,20 @@ char *sbx_store_user_key(const sbx_store_t *st, const char *user,
 redisReply *sbx_store_script(sbx_store_t *st, const char *script,
     size_t nkeys, const char **argv, size_t argc, sbx_error_t *err);
 
+/* The same with argvlen[i] bytes of argv[i] (binary safe). */
+redisReply *sbx_store_script_bin(sbx_store_t *st, const char *script,
+    size_t nkeys, const char **argv, const size_t *argvlen, size_t argc,
+    sbx_error_t *err);
+
+/*
+ * One command of argc arguments (binary safe): its reply, never an error
+ * reply, for the caller to free; NULL with err set otherwise.  A dead
+ * kept-alive connection is replaced and the command sent once more, so
+ * commands must be idempotent.
+ */
+redisReply *sbx_store_argv(sbx_store_t *st, int argc, const char **argv,
+    const size_t *argvlen, sbx_error_t *err);
+
 /*
  * The integer of a reply (sbx_store_script's), which it frees; a NULL
  * reply (the command failed, err is set) or another type is an error.

@@ -40,6 +40,7 @@
 #define SBX_E_TOO_LARGE           "too_large"
 #define SBX_E_NO_SPACE            "no_space"
 #define SBX_E_INTERNAL            "internal"
+#define SBX_E_CANCELLED           "cancelled"
 
 #define SBX_CONTAINER_NAME_LEN  28      /* "sbx-" + 24 hex digits */
 #define SBX_CONTAINER_ID_MAX    64
