@@ -4,6 +4,10 @@
  */
 
 
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE  200809L        /* gmtime_r() */
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

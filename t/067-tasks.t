@@ -102,15 +102,6 @@ sub stable {
     return $v;
 }
 
-sub wait_until {
-    my ($secs, $cond) = @_;
-    my $until = time + $secs;
-    while (time < $until) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return $cond->();
-}
 
 # submit($prefix, '/execute' | '/run', $body, %api_opt): the body with
 # "async": true
@@ -177,18 +168,7 @@ sub commands {
            map { $_->[-1] } @{ $top->{json}{Processes} // [] };
 }
 
-sub explain_r {
-    my ($r) = @_;
-    return "HTTP " . ($r->{status} // '-') . ': ' . ($r->{body} // '')
-           . ($r->{error} ? " ($r->{error})" : '');
-}
 
-sub is_error {
-    my ($r, $status, $code, $name) = @_;
-    ok(($r->{status} // 0) == $status
-       && ($r->{json}{error}{code} // '') eq $code, "$name: $status $code")
-        or diag(explain_r($r));
-}
 
 # the 202 of a submit: its shape; returns the task id
 sub accepted {

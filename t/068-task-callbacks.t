@@ -239,28 +239,8 @@ my $sid = "t068-$$";
 my $ID_RE = qr/^[0-9a-f]{32}$/;
 my %TERMINAL = map { $_ => 1 } qw(succeeded failed cancelled);
 
-sub wait_until {
-    my ($secs, $cond) = @_;
-    my $until = time + $secs;
-    while (time < $until) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return $cond->();
-}
 
-sub explain_r {
-    my ($r) = @_;
-    return "HTTP " . ($r->{status} // '-') . ': ' . ($r->{body} // '')
-           . ($r->{error} ? " ($r->{error})" : '');
-}
 
-sub is_error {
-    my ($r, $status, $code, $name) = @_;
-    ok(($r->{status} // 0) == $status
-       && ($r->{json}{error}{code} // '') eq $code, "$name: $status $code")
-        or diag(explain_r($r));
-}
 
 # an async execute with a callback to /hook/$name: the task id
 sub submit {

@@ -104,15 +104,6 @@ sub run_forked {
     };
 }
 
-sub wait_until {
-    my ($secs, $cond) = @_;
-    my $until = time + $secs;
-    while (time < $until) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return $cond->();
-}
 
 sub sandboxd_log {
     return do { local (@ARGV, $/) = ($sd->{log}); <> } // '';

@@ -175,7 +175,8 @@ our @EXPORT = (
        start_nginx reload_nginx stop_nginx nginx_config_test
        http_request http_connect api docker_api
        error_log_offset error_log_since error_log_clean json_path sbx_var
-       servroot api_async uri_escape containers_of default_config),
+       servroot api_async uri_escape containers_of default_config
+       wait_until explain_r is_error),
 );
 
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
@@ -336,6 +337,43 @@ sub containers_of
                                 . uri_escape($filters));
 
     return $res->{json} // [];
+}
+
+
+# Polls $cond (a code ref) every 50 ms until it is true or $secs passed:
+# its last answer.
+sub wait_until
+{
+    my ($secs, $cond) = @_;
+    my $until = Time::HiRes::time() + $secs;
+
+    while (Time::HiRes::time() < $until) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+
+    return $cond->();
+}
+
+
+# An api() answer in one line, for diag().
+sub explain_r
+{
+    my ($r) = @_;
+
+    return "HTTP " . ($r->{status} // '-') . ': ' . ($r->{body} // '')
+           . ($r->{error} ? " ($r->{error})" : '');
+}
+
+
+# One test: the answer has that status and error code.
+sub is_error
+{
+    my ($r, $status, $code, $name) = @_;
+
+    ok(($r->{status} // 0) == $status
+       && ($r->{json}{error}{code} // '') eq $code, "$name: $status $code")
+        or diag(explain_r($r));
 }
 
 
