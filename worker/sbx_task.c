@@ -485,9 +485,11 @@ sbx_task_body(const sbx_response_t *resp, sbx_task_rec_t *rec)
     }
 
     for (i = 0; i < resp->nbody; i++) {
-        memcpy(rec->body + rec->body_len, resp->body[i].iov_base,
-               resp->body[i].iov_len);
-        rec->body_len += resp->body[i].iov_len;
+        if (resp->body[i].iov_len != 0) {
+            memcpy(rec->body + rec->body_len, resp->body[i].iov_base,
+                   resp->body[i].iov_len);
+            rec->body_len += resp->body[i].iov_len;
+        }
     }
 
     return SBX_OK;

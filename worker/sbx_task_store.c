@@ -280,11 +280,10 @@ sbx_task_store_finish(sbx_store_t *st, const char *user,
     args[7] = rec->error_message;
     args[8] = ttl;
 
+    /* the body is bytes, not a string */
     for (i = 0; i < 9; i++) {
-        lens[i] = strlen(args[i]);
+        lens[i] = i == 5 ? (rec->body ? rec->body_len : 0) : strlen(args[i]);
     }
-
-    lens[5] = rec->body ? rec->body_len : 0;
 
     if (sbx_store_integer(sbx_task_script(st, sbx_task_lua_finish, user,
                                           rec->id, args, lens, 9, err),
