@@ -353,12 +353,9 @@ ngx_http_sandbox_render_piston_runtimes(ngx_http_request_t *r,
         o = cJSON_CreateObject();
 
         if (o == NULL || !cJSON_AddItemToArray(json, o)
-            || sbx_json_copy(o, rt, "language",
-                                            cJSON_IsString) != NGX_OK
-            || sbx_json_copy(o, rt, "version",
-                                            cJSON_IsString) != NGX_OK
-            || sbx_json_copy(o, rt, "aliases",
-                                            cJSON_IsArray) != NGX_OK)
+            || sbx_json_copy(o, rt, "language", cJSON_IsString) != NGX_OK
+            || sbx_json_copy(o, rt, "version", cJSON_IsString) != NGX_OK
+            || sbx_json_copy(o, rt, "aliases", cJSON_IsArray) != NGX_OK)
         {
             rc = NGX_ERROR;
             break;

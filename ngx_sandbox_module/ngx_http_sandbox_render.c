@@ -97,8 +97,8 @@ ngx_http_sandbox_render_frame(ngx_http_request_t *r,
 
         if (rc == NGX_OK) {
             rc = ctx->render(r, ctx, result,
-                                    ctx->payload + ctx->frame.header_len,
-                                    ctx->frame.body_len);
+                             ctx->payload + ctx->frame.header_len,
+                             ctx->frame.body_len);
         }
 
     } else {
@@ -347,11 +347,13 @@ ngx_http_sandbox_render_ready(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    /* the warm pool's counters, as sandboxd gives them */
+    /* the warm pool's and the task queue's counters, as sandboxd gives */
     pool = cJSON_GetObjectItemCaseSensitive(result, "run_pool");
 
-    if (cJSON_IsObject(pool)
-        && !cJSON_AddItemToObject(json, "run_pool", cJSON_Duplicate(pool, 1)))
+    if ((cJSON_IsObject(pool)
+         && !cJSON_AddItemToObject(json, "run_pool",
+                                   cJSON_Duplicate(pool, 1)))
+        || sbx_json_copy(json, result, "tasks", cJSON_IsObject) != NGX_OK)
     {
         cJSON_Delete(json);
         return NGX_ERROR;
@@ -423,10 +425,8 @@ ngx_http_sandbox_add_ready_check(cJSON *checks, cJSON *from,
     to = cJSON_AddObjectToObject(checks, name);
 
     if (to == NULL
-        || sbx_json_copy(to, check, "ok", cJSON_IsBool)
-           != NGX_OK
-        || sbx_json_copy(to, check, "error", cJSON_IsString)
-           != NGX_OK)
+        || sbx_json_copy(to, check, "ok", cJSON_IsBool) != NGX_OK
+        || sbx_json_copy(to, check, "error", cJSON_IsString) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -457,9 +457,7 @@ ngx_http_sandbox_render_session(ngx_http_request_t *r,
     created = cJSON_GetObjectItemCaseSensitive(result, "created");
     status = cJSON_IsTrue(created) ? NGX_HTTP_CREATED : NGX_HTTP_OK;
 
-    if (sbx_json_copy(json, result, "created", cJSON_IsBool)
-        != NGX_OK)
-    {
+    if (sbx_json_copy(json, result, "created", cJSON_IsBool) != NGX_OK) {
         cJSON_Delete(json);
         return NGX_ERROR;
     }

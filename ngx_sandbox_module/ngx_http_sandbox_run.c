@@ -252,8 +252,7 @@ ngx_http_sandbox_render_runtimes(ngx_http_request_t *r,
     json = cJSON_CreateObject();
 
     if (json == NULL
-        || sbx_json_copy(json, result, "runtimes",
-                                        cJSON_IsArray) != NGX_OK)
+        || sbx_json_copy(json, result, "runtimes", cJSON_IsArray) != NGX_OK)
     {
         cJSON_Delete(json);
         return NGX_ERROR;

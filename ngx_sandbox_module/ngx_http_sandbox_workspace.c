@@ -620,9 +620,9 @@ ngx_int_t
 ngx_http_sandbox_render_ws_read(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON *result, u_char *body, size_t len)
 {
-    cJSON                    *json, *v;
-    ngx_int_t                 rc;
-    ngx_buf_t                *b;
+    cJSON       *json, *v;
+    ngx_int_t    rc;
+    ngx_buf_t   *b;
     sbx_blob_t   content;
 
     if (ngx_http_sandbox_ws_wants_raw(r)) {

@@ -518,6 +518,9 @@ my $q3 = accepted($r, '/q', 'execute', '  a slot is free at once: task 3');
 $r = wait_status("/q/tasks/$q2", 'running');
 is($r->{json}{status}, 'running', '  task 2 runs now');
 is(task("/q/tasks/$q3")->{json}{status}, 'queued', '  task 3 waits its turn');
+is_deeply(api('GET', '/q/ready')->{json}{tasks},
+          { queued => 1, running => 1, workers => 1 },
+          '  GET /ready counts them: 1 queued, 1 running, 1 worker');
 is_error(submit('/q', '/execute', \%long), 429, 'task_quota_exceeded',
          '  and the limit holds again');
 

@@ -385,6 +385,40 @@ sbx_task_running_job(const char *id)
 }
 
 
+/* Drops the job of id from the queue when it waits here. */
+static void
+sbx_task_unqueue(const char *id)
+{
+    sbx_task_job_t  *job, **pp, *last;
+
+    pthread_mutex_lock(&sbx_task_mutex);
+
+    last = NULL;
+
+    for (pp = &sbx_task_head; *pp != NULL; pp = &(*pp)->next) {
+        job = *pp;
+
+        if (strcmp(job->id, id) == 0) {
+            *pp = job->next;
+
+            if (sbx_task_tail == job) {
+                sbx_task_tail = last;
+            }
+
+            sbx_task_nqueued--;
+            pthread_mutex_unlock(&sbx_task_mutex);
+
+            sbx_task_job_free(job);
+            return;
+        }
+
+        last = job;
+    }
+
+    pthread_mutex_unlock(&sbx_task_mutex);
+}
+
+
 /* Stops the job of id when it runs here. */
 static void
 sbx_task_stop_job(const char *id)
@@ -420,6 +454,9 @@ sbx_task_cancel(sbx_ctx_t *ctx, const char *user, const char *id,
 
     if (strcmp(prev, "running") == 0) {
         sbx_task_stop_job(id);
+
+    } else if (strcmp(prev, "queued") == 0) {
+        sbx_task_unqueue(id);
     }
 
     if (sbx_task_store_get(&ctx->store, user, id, rec, &found, err)
