@@ -353,6 +353,13 @@ sbx_task_submit(sbx_ctx_t *ctx, const char *user, const char *kind,
 
     pthread_mutex_lock(&sbx_task_mutex);
 
+    if (sbx_task_stopping) {
+        /* too late to run: the stop marks the stored task interrupted */
+        pthread_mutex_unlock(&sbx_task_mutex);
+        sbx_task_job_free(job);
+        return SBX_OK;
+    }
+
     if (sbx_task_tail != NULL) {
         sbx_task_tail->next = job;
     } else {
