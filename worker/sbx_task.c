@@ -248,40 +248,40 @@ static sbx_task_job_t *
 sbx_task_job(const char *user, const sbx_task_rec_t *rec, const char *op,
     cJSON *args, const char *body, size_t body_len)
 {
-    char            *text;
     cJSON           *h;
     sbx_task_job_t  *job;
     char             id[sizeof("task:") + SBX_TASK_ID_LEN];
 
     job = calloc(1, sizeof(sbx_task_job_t));
-    h = cJSON_CreateObject();
-
-    snprintf(id, sizeof(id), "task:%s", rec->id);
-
-    if (job == NULL || h == NULL
-        || cJSON_AddStringToObject(h, "id", id) == NULL
-        || cJSON_AddStringToObject(h, "op", op) == NULL
-        || cJSON_AddStringToObject(h, "user", user) == NULL
-        || !cJSON_AddItemReferenceToObject(h, "args", args))
-    {
-        cJSON_Delete(h);
-        free(job);
+    if (job == NULL) {
         return NULL;
     }
 
-    text = cJSON_PrintUnformatted(h);
+    job->cancel.fd = -1;
+    pthread_mutex_init(&job->cancel.mutex, NULL);
+
+    snprintf(id, sizeof(id), "task:%s", rec->id);
+
+    h = cJSON_CreateObject();
+
+    if (h != NULL
+        && cJSON_AddStringToObject(h, "id", id) != NULL
+        && cJSON_AddStringToObject(h, "op", op) != NULL
+        && cJSON_AddStringToObject(h, "user", user) != NULL
+        && cJSON_AddItemReferenceToObject(h, "args", args))
+    {
+        job->header = cJSON_PrintUnformatted(h);
+    }
+
     cJSON_Delete(h);
 
     job->user = strdup(user);
-    job->header = text;
     job->body = body_len ? malloc(body_len) : NULL;
 
-    if (text == NULL || job->user == NULL || (body_len && job->body == NULL))
+    if (job->header == NULL || job->user == NULL
+        || (body_len && job->body == NULL))
     {
-        free(job->user);
-        free(job->header);
-        free(job->body);
-        free(job);
+        sbx_task_job_free(job);
         return NULL;
     }
 
@@ -294,8 +294,6 @@ sbx_task_job(const char *user, const sbx_task_rec_t *rec, const char *op,
 
     job->body_len = body_len;
     job->callback = rec->callback_url[0] != '\0';
-    job->cancel.fd = -1;
-    pthread_mutex_init(&job->cancel.mutex, NULL);
 
     return job;
 }

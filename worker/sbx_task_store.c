@@ -17,8 +17,8 @@
  * user's tasks, KEYS[3] this instance's tasks.
  */
 
-/* ARGV: max, hold, ttl, id, user, kind, instance, session_id,
-   callback_url */
+/* ARGV: max, ttl (how long the task and its place are kept), id, user,
+   kind, instance, session_id, callback_url */
 static const char  sbx_task_lua_create[] =
     SBX_LUA_NOW_MS
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) "
@@ -26,15 +26,15 @@ static const char  sbx_task_lua_create[] =
     "if max > 0 and redis.call('ZCARD', KEYS[2]) >= max then "
     "return -1 end "
     "if redis.call('EXISTS', KEYS[1]) == 0 then "
-    "redis.call('HSET', KEYS[1], 'user', ARGV[5], 'kind', ARGV[6], "
-    "'status', 'queued', 'instance', ARGV[7], 'session_id', ARGV[8], "
-    "'created_at', now, 'callback_url', ARGV[9]) "
-    "if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], "
+    "redis.call('HSET', KEYS[1], 'user', ARGV[4], 'kind', ARGV[5], "
+    "'status', 'queued', 'instance', ARGV[6], 'session_id', ARGV[7], "
+    "'created_at', now, 'callback_url', ARGV[8]) "
+    "if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], "
     "'callback_status', 'pending', 'callback_attempts', 0) end "
-    "redis.call('PEXPIRE', KEYS[1], ARGV[3]) end "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
     "local hold = tonumber(ARGV[2]) "
-    SBX_LUA_HOLD("KEYS[2]", "", "ARGV[4]", "hold")
-    "redis.call('SADD', KEYS[3], ARGV[4]) "
+    SBX_LUA_HOLD("KEYS[2]", "", "ARGV[3]", "hold")
+    "redis.call('SADD', KEYS[3], ARGV[3]) "
     "if redis.call('PTTL', KEYS[3]) < hold then "
     "redis.call('PEXPIRE', KEYS[3], hold) end "
     "return now";
@@ -176,31 +176,29 @@ int
 sbx_task_store_create(sbx_store_t *st, const char *user,
     sbx_task_rec_t *rec, uint64_t max_active, sbx_error_t *err)
 {
-    char         max[24], hold[24], ttl[24];
+    char         max[24], ttl[24];
     long long    now;
-    const char  *args[9];
+    const char  *args[8];
 
     if (st->memory) {
         return sbx_task_mem_create(st->conf, user, rec, max_active, err);
     }
 
     snprintf(max, sizeof(max), "%llu", (unsigned long long) max_active);
-    snprintf(hold, sizeof(hold), "%llu",
+    snprintf(ttl, sizeof(ttl), "%llu",
              (unsigned long long) st->conf->task_ttl * 1000);
-    snprintf(ttl, sizeof(ttl), "%s", hold);
 
     args[0] = max;
-    args[1] = hold;
-    args[2] = ttl;
-    args[3] = rec->id;
-    args[4] = user;
-    args[5] = rec->kind;
-    args[6] = st->conf->instance;
-    args[7] = rec->session_id;
-    args[8] = rec->callback_url;
+    args[1] = ttl;
+    args[2] = rec->id;
+    args[3] = user;
+    args[4] = rec->kind;
+    args[5] = st->conf->instance;
+    args[6] = rec->session_id;
+    args[7] = rec->callback_url;
 
     if (sbx_store_integer(sbx_task_script(st, sbx_task_lua_create, user,
-                                          rec->id, args, NULL, 9, err),
+                                          rec->id, args, NULL, 8, err),
                           &now, err)
         != SBX_OK)
     {
