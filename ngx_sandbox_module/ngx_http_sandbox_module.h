@@ -297,6 +297,8 @@ ngx_int_t ngx_http_sandbox_mcp_session_use(ngx_http_request_t *r,
 /* ngx_http_sandbox_tasks.c */
 ngx_int_t ngx_http_sandbox_task_wrap(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
+ngx_int_t ngx_http_sandbox_args_install(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 ngx_int_t ngx_http_sandbox_args_task_id(ngx_http_request_t *r,
     ngx_http_sandbox_ctx_t *ctx, cJSON **args);
 ngx_int_t ngx_http_sandbox_render_task(ngx_http_request_t *r,

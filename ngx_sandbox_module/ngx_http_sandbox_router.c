@@ -64,6 +64,10 @@ static ngx_http_sandbox_route_t  ngx_http_sandbox_routes[] = {
     { NGX_HTTP_POST, ngx_string("/execute"), "exec", 0,
       ngx_http_sandbox_args_execute, ngx_http_sandbox_render_exec, 0, 0 },
 
+    { NGX_HTTP_POST, ngx_string("/sessions/*/install"), "install", 0,
+      ngx_http_sandbox_args_install, ngx_http_sandbox_render_task_accepted,
+      0, 0 },
+
     { NGX_HTTP_GET, ngx_string("/sessions/*/workspace"), "file.list", 0,
       ngx_http_sandbox_args_ws_list, ngx_http_sandbox_render_ws_list, 0, 0 },
 
@@ -550,6 +554,44 @@ ngx_http_sandbox_args_execute(ngx_http_request_t *r,
 {
     return ngx_http_sandbox_args_of_body(r, ctx,
                                          ngx_http_sandbox_execute_args, args);
+}
+
+
+/* The arguments of POST /sessions/{id}/install: the body's, and the id. */
+
+ngx_int_t
+ngx_http_sandbox_args_install(ngx_http_request_t *r,
+    ngx_http_sandbox_ctx_t *ctx, cJSON **args)
+{
+    cJSON          *session;
+    ngx_int_t       rc;
+    ngx_str_t       body;
+    sbx_refusal_t   why;
+
+    rc = ngx_http_sandbox_args_session_id(r, ctx, &session);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_sandbox_body(r, &body);
+    if (rc != NGX_OK) {
+        cJSON_Delete(session);
+        return rc;
+    }
+
+    *args = sbx_parse_install((const char *) body.data, body.len, &why);
+
+    if (*args == NULL) {
+        cJSON_Delete(session);
+        return ngx_http_sandbox_refused(r, ctx, &why);
+    }
+
+    cJSON_AddItemToObject(*args, "session_id",
+                          cJSON_DetachItemFromObjectCaseSensitive(
+                              session, "session_id"));
+    cJSON_Delete(session);
+
+    return NGX_OK;
 }
 
 

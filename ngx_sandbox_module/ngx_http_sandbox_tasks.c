@@ -3,8 +3,9 @@
  * Copyright (C) ngx_sandbox contributors
  *
  * Async tasks: "async": true turns POST /execute and /run into a
- * "task.submit" of their op (202 and the task's URL), GET and DELETE
- * /tasks/{id} read and cancel it.  A task's body is rendered by
+ * "task.submit" of their op (202 and the task's URL), and POST
+ * /sessions/{id}/install is always one; GET and DELETE /tasks/{id} read
+ * and cancel it.  A task's body is rendered by
  * sbx_render.c, as sandboxd renders the one it posts to a callback.
  */
 
@@ -22,6 +23,10 @@ ngx_http_sandbox_task_kind(const char *op)
 
     if (ngx_strcmp(op, "run") == 0) {
         return "run";
+    }
+
+    if (ngx_strcmp(op, "install") == 0) {
+        return "install";
     }
 
     return NULL;

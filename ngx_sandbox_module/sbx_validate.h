@@ -35,6 +35,9 @@
 #define SBX_RUN_LANGUAGE_MAX   32
 #define SBX_RUN_COMPILE_MS     30000
 #define SBX_CALLBACK_URL_MAX   2048
+#define SBX_INSTALL_PACKAGES_MAX  64     /* names in one install */
+#define SBX_INSTALL_PACKAGE_MAX   300    /* bytes of one name with its
+                                            version */
 
 
 typedef struct {
@@ -100,6 +103,12 @@ cJSON *sbx_parse_session_create(const char *body, size_t len,
  */
 cJSON *sbx_parse_run(const char *body, size_t len,
     const sbx_exec_policy_t *policy, sbx_refusal_t *why);
+
+/*
+ * The args of a POST /sessions/{id}/install body: {manager, packages,
+ * callback_url?, async: true} (sbx_validate_install.c).
+ */
+cJSON *sbx_parse_install(const char *body, size_t len, sbx_refusal_t *why);
 
 /* A JSON object of at most len bytes without NUL, or NULL with *why. */
 cJSON *sbx_parse_object(const char *body, size_t len, sbx_refusal_t *why);

@@ -56,16 +56,26 @@ ok($ulimit{$_} && $ulimit{$_}{Hard} > 0, "ulimit $_") for qw(nofile nproc fsize)
 like($hc->{Tmpfs}{'/tmp'}, qr/size=/, '/tmp is a sized tmpfs');
 like($hc->{Tmpfs}{'/tmp'}, qr/nosuid/, '/tmp nosuid');
 like($hc->{Tmpfs}{'/tmp'}, qr/nodev/, '/tmp nodev');
-like($hc->{Tmpfs}{'/workspace'}, qr/size=/, '/workspace is a sized tmpfs');
-like($hc->{Tmpfs}{'/workspace'}, qr/nosuid/, '/workspace nosuid');
-like($hc->{Tmpfs}{'/workspace'}, qr/nodev/, '/workspace nodev');
+# /workspace: a tmpfs made as an anonymous volume (an install helper
+# mounts it too), sized, nosuid and nodev
+my ($ws) = grep { $_->{Target} eq '/workspace' } @{ $hc->{Mounts} // [] };
+my $ws_driver = $ws->{VolumeOptions}{DriverConfig} // {};
+is($ws->{Type}, 'volume', '/workspace is a volume mount');
+ok(!defined $ws->{Source} || $ws->{Source} eq '',
+   '  an anonymous one (it goes with the container)');
+is($ws_driver->{Options}{type}, 'tmpfs', '  of a tmpfs');
+like($ws_driver->{Options}{o} // '', qr/(^|,)size=\d+(,|$)/, '  sized');
+like($ws_driver->{Options}{o} // '', qr/(^|,)nosuid(,|$)/, '  nosuid');
+like($ws_driver->{Options}{o} // '', qr/(^|,)nodev(,|$)/, '  nodev');
+ok(!exists $hc->{Tmpfs}{'/workspace'}, '  and not also a Tmpfs entry');
 is($hc->{LogConfig}{Type}, 'none', 'container log driver off');
 
 # the agent: PID 1, its binary and its channel mounted read-only, and
 # nothing else of the host
 is_deeply($c->{Config}{Entrypoint}, ['/.sbx/agent', '/.sbx/run/agent.sock'],
           'the agent is the entrypoint');
-my %bind = map { $_->{Destination} => $_ } @{ $c->{Mounts} // [] };
+my %bind = map { $_->{Destination} => $_ }
+           grep { $_->{Type} eq 'bind' } @{ $c->{Mounts} // [] };
 is_deeply([sort keys %bind], ['/.sbx/agent', '/.sbx/run'],
           'the only host mounts are the agent and its channel');
 ok(!$bind{$_}{RW}, "$_ is read-only") for sort keys %bind;

@@ -103,7 +103,9 @@ my $sid2 = "t057-b-$$";
 my $name2 = 'sbx-' . substr(sha256_hex("t057\0alice\0$sid2"), 0, 24);
 api('POST', '/tmpfs/sessions', { session_id => $sid2 });
 $c = docker_api('GET', "/containers/$name2/json")->{json};
-ok($c->{HostConfig}{Tmpfs}{'/workspace'},
+my ($ws) = grep { $_->{Target} eq '/workspace' }
+           @{ $c->{HostConfig}{Mounts} // [] };
+is($ws->{VolumeOptions}{DriverConfig}{Options}{type}, 'tmpfs',
    'sandbox_workspace_persist off: a tmpfs, whatever sandboxd says');
 is(docker_api('GET', "/volumes/$name2-ws")->{status}, 404, '  no volume');
 api('DELETE', "/tmpfs/sessions/$sid2");

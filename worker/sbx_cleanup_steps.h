@@ -45,7 +45,8 @@ const char *sbx_cleanup_label(cJSON *obj, const char *name);
 int sbx_cleanup_records(sbx_ctx_t *ctx, cJSON *list);
 
 /*
- * Removes the workspace volumes unused (no container in list, no record)
+ * Removes the shared workspace tmpfs volumes no container uses, and the
+ * persistent workspace volumes unused (no container in list, no record)
  * for cleanup_volume_max_idle; returns how many, or -1.
  */
 int sbx_cleanup_volumes(sbx_ctx_t *ctx, cJSON *list, int64_t now);

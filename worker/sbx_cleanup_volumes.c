@@ -2,9 +2,11 @@
 /*
  * Copyright (C) ngx_sandbox contributors
  *
- * The volumes step of a cleanup pass.  A persistent workspace outlives its
- * container on purpose (the same session id mounts it again), so neither
- * an expired session nor a lost record is reason enough to remove it: a
+ * The volumes step of a cleanup pass.  A session's shared tmpfs that no
+ * container uses any more is removed at once.  A persistent workspace
+ * outlives its container on purpose (the same session id mounts it
+ * again), so neither an expired session nor a lost record is reason
+ * enough to remove it: a
  * labelled volume goes once it has been seen, pass after pass, with
  * neither a container nor a session record for cleanup_volume_max_idle
  * (0: never).  The clock is kept in the store; a store that lost its data
@@ -143,6 +145,56 @@ failed:
 }
 
 
+/*
+ * A session's shared tmpfs (sbx_docker.c) goes with its container, unless
+ * an install helper still held it then: once no container uses it, it
+ * holds no data and goes.  The number removed, or -1.
+ */
+static int
+sbx_cleanup_shared_tmpfs(sbx_ctx_t *ctx)
+{
+    cJSON        *vols, *v, *name;
+    const char   *ws;
+    sbx_error_t   err;
+    char          path[512];
+    int           removed;
+
+    if (sbx_docker_list_volumes(&ctx->docker, 1, &vols, &err) != SBX_OK) {
+        sbx_log_warn("cleanup: cannot list volumes: %s", err.msg);
+        return -1;
+    }
+
+    removed = 0;
+
+    cJSON_ArrayForEach(v, vols) {
+        name = cJSON_GetObjectItemCaseSensitive(v, "Name");
+        ws = sbx_cleanup_label(v, SBX_LABEL_WORKSPACE);
+
+        if (!cJSON_IsString(name) || ws == NULL || strcmp(ws, "tmpfs") != 0
+            || sbx_docker_path(path, sizeof(path), &err, "/volumes/%s",
+                               name->valuestring)
+               != SBX_OK)
+        {
+            continue;
+        }
+
+        /* a container made since the listing makes Docker refuse: kept */
+        if (sbx_docker_call(&ctx->docker, "DELETE", path, NULL, 30000, NULL,
+                            &err)
+            == SBX_OK)
+        {
+            sbx_log_info("cleanup: removed unused workspace tmpfs %.12s",
+                         name->valuestring);
+            removed++;
+        }
+    }
+
+    cJSON_Delete(vols);
+
+    return removed;
+}
+
+
 int
 sbx_cleanup_volumes(sbx_ctx_t *ctx, cJSON *list, int64_t now)
 {
@@ -150,16 +202,16 @@ sbx_cleanup_volumes(sbx_ctx_t *ctx, cJSON *list, int64_t now)
     sbx_error_t   err;
     int           removed, rc;
 
-    if (ctx->conf->cleanup_volume_max_idle == 0) {
-        return 0;
+    removed = sbx_cleanup_shared_tmpfs(ctx);
+
+    if (removed < 0 || ctx->conf->cleanup_volume_max_idle == 0) {
+        return removed;
     }
 
-    if (sbx_docker_list_volumes(&ctx->docker, &vols, &err) != SBX_OK) {
+    if (sbx_docker_list_volumes(&ctx->docker, 0, &vols, &err) != SBX_OK) {
         sbx_log_warn("cleanup: cannot list volumes: %s", err.msg);
         return -1;
     }
-
-    removed = 0;
 
     cJSON_ArrayForEach(v, vols) {
         if (sbx_cleanup_stopped()) {

@@ -134,6 +134,24 @@ static const sbx_conf_key_t  sbx_conf_keys[] = {
       "5", 0, 20 },
     { "callback_timeout", NULL, SBX_CONF_UINT, SBX_OFF(callback_timeout),
       "10", 1, 300 },
+    { "install_image", NULL, SBX_CONF_STR, SBX_OFF(install_image), "",
+      0, 0 },
+    { "install_network", NULL, SBX_CONF_STR,
+      SBX_OFF(install_network), "none", 0, 0 },
+    { "install_proxy", NULL, SBX_CONF_STR, SBX_OFF(install_proxy),
+      "", 0, 0 },
+    { "install_pip_index_url", NULL, SBX_CONF_STR,
+      SBX_OFF(install_pip_index_url), "", 0, 0 },
+    { "install_npm_registry", NULL, SBX_CONF_STR,
+      SBX_OFF(install_npm_registry), "", 0, 0 },
+    { "install_wheelhouse", NULL, SBX_CONF_STR, SBX_OFF(install_wheelhouse),
+      "", 0, 0 },
+    { "install_npm_cache", NULL, SBX_CONF_STR, SBX_OFF(install_npm_cache),
+      "", 0, 0 },
+    { "install_timeout", NULL, SBX_CONF_UINT, SBX_OFF(install_timeout),
+      "300", 1, 3600 },
+    { "install_memory", NULL, SBX_CONF_SIZE, SBX_OFF(install_memory), "1g",
+      64 * 1024 * 1024, UINT64_MAX },
     { "audit_log", "AUDIT_LOG", SBX_CONF_STR, SBX_OFF(audit_log), "stderr",
       0, 0 },
     { "log_level", "LOG_LEVEL", SBX_CONF_LEVEL, SBX_OFF(log_level), "info",
@@ -471,6 +489,73 @@ sbx_config_derive(sbx_config_t *conf, char *err, size_t errlen)
 }
 
 
+/* An http(s) URL the install helper is handed, or "". */
+static int
+sbx_config_url_ok(const char *url)
+{
+    const char  *p;
+
+    if (url[0] == '\0') {
+        return 1;
+    }
+
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    {
+        return 0;
+    }
+
+    for (p = url; *p; p++) {
+        if ((unsigned char) *p <= 0x20 || *p == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The install helper: never the host's network (every service on the
+ * host's loopback would be in reach) nor another container's; host paths
+ * absolute.
+ */
+static int
+sbx_config_check_install(const sbx_config_t *conf, char *err, size_t errlen)
+{
+    const char  *net = conf->install_network;
+
+    if (net[0] == '\0' || strcmp(net, "host") == 0
+        || strncmp(net, "container:", 10) == 0)
+    {
+        snprintf(err, errlen, "\"install_network\" must be \"none\" or "
+                 "the name of a Docker network (not host or container:)");
+        return SBX_ERR;
+    }
+
+    if (!sbx_config_url_ok(conf->install_proxy)
+        || !sbx_config_url_ok(conf->install_pip_index_url)
+        || !sbx_config_url_ok(conf->install_npm_registry))
+    {
+        snprintf(err, errlen, "\"install_proxy\", "
+                 "\"install_pip_index_url\" and \"install_npm_registry\" "
+                 "must be http:// or https:// URLs");
+        return SBX_ERR;
+    }
+
+    if ((conf->install_wheelhouse[0] != '\0'
+         && conf->install_wheelhouse[0] != '/')
+        || (conf->install_npm_cache[0] != '\0'
+            && conf->install_npm_cache[0] != '/'))
+    {
+        snprintf(err, errlen, "\"install_wheelhouse\" and "
+                 "\"install_npm_cache\" must be absolute paths");
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
 /*
  * Rules between keys, and the syntax of instance (a Docker label value and
  * part of every log line, so kept to a safe alphabet).
@@ -542,7 +627,7 @@ sbx_config_check(const sbx_config_t *conf, char *err, size_t errlen)
         return SBX_ERR;
     }
 
-    return SBX_OK;
+    return sbx_config_check_install(conf, err, errlen);
 }
 
 

@@ -65,6 +65,15 @@ typedef struct {
     char      callback_secret[SBX_CONF_STR_MAX];
     uint64_t  callback_retries;
     uint64_t  callback_timeout;
+    char      install_image[SBX_CONF_STR_MAX];    /* "": container_image */
+    char      install_network[SBX_CONF_STR_MAX];  /* "none" or a network */
+    char      install_proxy[SBX_CONF_STR_MAX];    /* "": none */
+    char      install_pip_index_url[SBX_CONF_STR_MAX];
+    char      install_npm_registry[SBX_CONF_STR_MAX];
+    char      install_wheelhouse[SBX_CONF_STR_MAX];   /* host dir, or "" */
+    char      install_npm_cache[SBX_CONF_STR_MAX];    /* host dir, or "" */
+    uint64_t  install_timeout;                   /* seconds */
+    uint64_t  install_memory;                    /* bytes */
     char      audit_log[SBX_CONF_STR_MAX];   /* a path, "stderr", "off" */
     uint64_t  log_level;
     char      log_file[SBX_CONF_STR_MAX];

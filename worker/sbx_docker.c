@@ -22,6 +22,14 @@
 #define SBX_CONFLICT            1   /* a container of that name exists */
 
 
+/* What a container's /workspace is. */
+typedef enum {
+    SBX_WS_TMPFS,        /* its own tmpfs: a run's */
+    SBX_WS_SHARED,       /* a tmpfs volume a helper may mount */
+    SBX_WS_VOLUME        /* a persistent session's named volume */
+} sbx_docker_ws_e;
+
+
 typedef struct {
     char    *data;
     size_t   len;
@@ -349,9 +357,11 @@ sbx_docker_host_config(const sbx_config_t *conf)
 }
 
 
+/* what an install put in the workspace comes first (sbx_ops_install.c) */
 const char  *sbx_container_env[] = {
     "HOME=/workspace", "LANG=C.UTF-8",
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "PATH=/workspace/.venv/bin:/workspace/node_modules/.bin:"
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     NULL
 };
 
@@ -399,25 +409,11 @@ sbx_docker_add_entrypoint(cJSON *b, cJSON *hc, const char *agent_run)
 }
 
 
-/*
- * A persistent session's /workspace is its named volume
- * (made by Docker on first use, with the session's labels) instead of a
- * tmpfs: it outlives the container.
- */
-static void
-sbx_docker_add_volume(cJSON *hc, const sbx_config_t *conf, const char *user,
-    const char *session_id)
+/* Moves /workspace from the Tmpfs list to a volume mount, returned. */
+static cJSON *
+sbx_docker_workspace_mount(cJSON *hc, const char *source)
 {
-    char    name[SBX_CONTAINER_NAME_LEN + 1], vol[SBX_CONTAINER_NAME_LEN + 4];
-    cJSON  *mounts, *m, *o, *labels;
-
-    if (sbx_container_name(conf->instance, user, session_id, name)
-        != SBX_OK)
-    {
-        return;
-    }
-
-    snprintf(vol, sizeof(vol), "%s-ws", name);
+    cJSON  *mounts, *m;
 
     cJSON_DeleteItemFromObjectCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(hc, "Tmpfs"), "/workspace");
@@ -429,21 +425,92 @@ sbx_docker_add_volume(cJSON *hc, const sbx_config_t *conf, const char *user,
 
     m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "Type", "volume");
-    cJSON_AddStringToObject(m, "Source", vol);
+    if (source != NULL) {
+        cJSON_AddStringToObject(m, "Source", source);
+    }
     cJSON_AddStringToObject(m, "Target", "/workspace");
+    cJSON_AddItemToArray(mounts, m);
+
+    return m;
+}
+
+
+/* The labels a session's workspace volume is made with. */
+static cJSON *
+sbx_docker_volume_labels(cJSON *m, const sbx_config_t *conf,
+    const char *user, const char *session_id)
+{
+    cJSON  *o, *labels;
+
     o = cJSON_AddObjectToObject(m, "VolumeOptions");
     labels = cJSON_AddObjectToObject(o, "Labels");
     cJSON_AddStringToObject(labels, SBX_LABEL_MANAGED, "true");
     cJSON_AddStringToObject(labels, SBX_LABEL_INSTANCE, conf->instance);
     cJSON_AddStringToObject(labels, SBX_LABEL_USER, user);
     cJSON_AddStringToObject(labels, SBX_LABEL_SESSION, session_id);
-    cJSON_AddItemToArray(mounts, m);
+
+    return o;
+}
+
+
+/*
+ * A persistent session's /workspace is its named volume
+ * (made by Docker on first use, with the session's labels) instead of a
+ * tmpfs: it outlives the container.
+ */
+static void
+sbx_docker_add_volume(cJSON *hc, const sbx_config_t *conf, const char *user,
+    const char *session_id)
+{
+    char    name[SBX_CONTAINER_NAME_LEN + 1], vol[SBX_CONTAINER_NAME_LEN + 4];
+
+    if (sbx_container_name(conf->instance, user, session_id, name)
+        != SBX_OK)
+    {
+        return;
+    }
+
+    snprintf(vol, sizeof(vol), "%s-ws", name);
+
+    (void) sbx_docker_volume_labels(sbx_docker_workspace_mount(hc, vol),
+                                    conf, user, session_id);
+}
+
+
+/*
+ * Any other session's /workspace is a tmpfs all the same, but made as an
+ * anonymous volume of the local driver: an install helper can mount it
+ * too (sbx_ops_install.c).  It goes with the container (DELETE ?v=true);
+ * one a helper still held then is swept by the cleanup loop.  Docker
+ * adds neither nosuid nor nodev to such a tmpfs unless asked.
+ */
+static void
+sbx_docker_add_shared_tmpfs(cJSON *hc, const sbx_config_t *conf,
+    const char *user, const char *session_id)
+{
+    cJSON  *o, *driver, *opts;
+    char    opt[256];
+
+    o = sbx_docker_volume_labels(sbx_docker_workspace_mount(hc, NULL),
+                                 conf, user, session_id);
+
+    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(o, "Labels"),
+                            SBX_LABEL_WORKSPACE, "tmpfs");
+
+    driver = cJSON_AddObjectToObject(o, "DriverConfig");
+    cJSON_AddStringToObject(driver, "Name", "local");
+    opts = cJSON_AddObjectToObject(driver, "Options");
+    cJSON_AddStringToObject(opts, "type", "tmpfs");
+    cJSON_AddStringToObject(opts, "device", "tmpfs");
+    snprintf(opt, sizeof(opt), "size=%" PRIu64 ",uid=1000,gid=1000,"
+             "mode=0755,nosuid,nodev", conf->tmpfs_workspace_size);
+    cJSON_AddStringToObject(opts, "o", opt);
 }
 
 
 static cJSON *
 sbx_docker_create_body(const sbx_config_t *conf, const char *user,
-    const char *session_id, const char *agent_run, int persist)
+    const char *session_id, const char *agent_run, sbx_docker_ws_e ws)
 {
     cJSON  *b, *labels, *hc;
     char    now[32];
@@ -472,8 +539,11 @@ sbx_docker_create_body(const sbx_config_t *conf, const char *user,
     cJSON_AddStringToObject(labels, SBX_LABEL_SESSION, session_id);
     cJSON_AddStringToObject(labels, SBX_LABEL_CREATED, now);
 
-    if (persist) {
+    if (ws == SBX_WS_VOLUME) {
         sbx_docker_add_volume(hc, conf, user, session_id);
+
+    } else if (ws == SBX_WS_SHARED) {
+        sbx_docker_add_shared_tmpfs(hc, conf, user, session_id);
     }
 
     cJSON_AddItemToObject(b, "HostConfig", hc);
@@ -483,7 +553,7 @@ sbx_docker_create_body(const sbx_config_t *conf, const char *user,
 
 
 static int
-sbx_docker_label_is(cJSON *labels, const char *name, const char *value)
+sbx_docker_member_is(cJSON *labels, const char *name, const char *value)
 {
     cJSON  *l;
 
@@ -581,9 +651,9 @@ sbx_docker_adopt(sbx_docker_t *dk, const char *user, const char *session_id,
     running = cJSON_GetObjectItemCaseSensitive(
                   cJSON_GetObjectItemCaseSensitive(c, "State"), "Running");
 
-    if (!sbx_docker_label_is(labels, SBX_LABEL_INSTANCE, dk->conf->instance)
-        || !sbx_docker_label_is(labels, SBX_LABEL_USER, user)
-        || !sbx_docker_label_is(labels, SBX_LABEL_SESSION, session_id))
+    if (!sbx_docker_member_is(labels, SBX_LABEL_INSTANCE, dk->conf->instance)
+        || !sbx_docker_member_is(labels, SBX_LABEL_USER, user)
+        || !sbx_docker_member_is(labels, SBX_LABEL_SESSION, session_id))
     {
         sbx_log_error("container name %s of session \"%s\" is taken by "
                       "another container", name, session_id);
@@ -679,7 +749,7 @@ sbx_docker_create_session(sbx_docker_t *dk, const char *user,
     int     rc;
 
     body = sbx_docker_create_body(dk->conf, user, session_id, agent_run,
-                                  persist);
+                                  persist ? SBX_WS_VOLUME : SBX_WS_SHARED);
     if (body == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
@@ -708,7 +778,8 @@ sbx_docker_run_body(const sbx_config_t *conf, const char *user,
 {
     cJSON  *b, *labels, *hc;
 
-    b = sbx_docker_create_body(conf, user ? user : "", run_id, agent_run, 0);
+    b = sbx_docker_create_body(conf, user ? user : "", run_id, agent_run,
+                               SBX_WS_TMPFS);
     if (b == NULL) {
         return NULL;
     }
@@ -732,15 +803,62 @@ sbx_docker_run_body(const sbx_config_t *conf, const char *user,
 }
 
 
+/*
+ * Turns a run's body into an install helper's: the helper's image and
+ * network, the session's /workspace, the offline directories, and a /tmp
+ * as large as its memory (pip and npm unpack there).
+ */
+static void
+sbx_docker_helper_body(cJSON *b, const sbx_docker_helper_t *helper,
+    uint64_t memory)
+{
+    cJSON  *hc, *mounts;
+    char    opt[64];
+
+    hc = cJSON_GetObjectItemCaseSensitive(b, "HostConfig");
+
+    cJSON_ReplaceItemInObjectCaseSensitive(b, "Image",
+                                           cJSON_CreateString(helper->image));
+    cJSON_ReplaceItemInObjectCaseSensitive(b, "NetworkDisabled",
+                                           cJSON_CreateBool(0));
+    cJSON_ReplaceItemInObjectCaseSensitive(hc, "NetworkMode",
+                                           cJSON_CreateString(
+                                               helper->network));
+
+    snprintf(opt, sizeof(opt), "rw,nosuid,nodev,size=%" PRIu64, memory);
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(hc, "Tmpfs"), "/tmp",
+        cJSON_CreateString(opt));
+
+    (void) sbx_docker_workspace_mount(hc, helper->workspace);
+
+    mounts = cJSON_GetObjectItemCaseSensitive(hc, "Mounts");
+
+    if (helper->wheelhouse[0] != '\0') {
+        sbx_docker_add_bind(mounts, helper->wheelhouse, "/wheels");
+    }
+
+    if (helper->npm_cache[0] != '\0') {
+        sbx_docker_add_bind(mounts, helper->npm_cache, "/npm-cache");
+    }
+}
+
+
 int
 sbx_docker_create_run(sbx_docker_t *dk, const char *user,
     const char *run_id, const char *name, const char *agent_run,
-    uint64_t memory, char *id, sbx_error_t *err)
+    uint64_t memory, const sbx_docker_helper_t *helper, char *id,
+    sbx_error_t *err)
 {
     cJSON  *body;
     int     rc;
 
     body = sbx_docker_run_body(dk->conf, user, run_id, agent_run, memory);
+
+    if (body != NULL && helper != NULL) {
+        sbx_docker_helper_body(body, helper, memory);
+    }
+
     if (body == NULL) {
         sbx_error_set(err, SBX_E_INTERNAL, "out of memory");
         return SBX_ERR;
@@ -802,6 +920,58 @@ sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
 
 
 int
+sbx_docker_workspace_volume(sbx_docker_t *dk, const char *id, char *vol,
+    size_t len, sbx_error_t *err)
+{
+    char         path[256];
+    cJSON       *c, *m;
+    const char  *name;
+
+    if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/json", id)
+        != SBX_OK)
+    {
+        return SBX_ERR;
+    }
+
+    if (sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &c, err)
+        != SBX_OK)
+    {
+        if (dk->status == 404) {
+            sbx_error_set(err, SBX_E_SESSION_LOST, "container is gone");
+        } else {
+            sbx_docker_public_error(err, "the sandbox container could not "
+                                    "be inspected");
+        }
+        return SBX_ERR;
+    }
+
+    name = NULL;
+
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c, "Mounts")) {
+        if (sbx_docker_member_is(m, "Destination", "/workspace")
+            && sbx_docker_member_is(m, "Type", "volume"))
+        {
+            name = cJSON_GetStringValue(
+                       cJSON_GetObjectItemCaseSensitive(m, "Name"));
+        }
+    }
+
+    if (name == NULL || strlen(name) >= len) {
+        cJSON_Delete(c);
+        sbx_error_set(err, SBX_E_CONFLICT, "this session's workspace "
+                      "cannot be shared with an installer (the session is "
+                      "older than installs): delete it and start a new one");
+        return SBX_ERR;
+    }
+
+    strcpy(vol, name);
+    cJSON_Delete(c);
+
+    return SBX_OK;
+}
+
+
+int
 sbx_docker_remove_volume(sbx_docker_t *dk, const char *name, int *removed,
     sbx_error_t *err)
 {
@@ -846,9 +1016,12 @@ sbx_docker_remove(sbx_docker_t *dk, const char *id, sbx_error_t *err)
 }
 
 
-/* {"label": ["<managed>=true", "<instance>=<instance>"]}, malloc'ed. */
+/*
+ * {"label": ["<managed>=true", "<instance>=<instance>"]}, malloc'ed, with
+ * "dangling": ["true"] when asked.
+ */
 static char *
-sbx_docker_list_filter(const sbx_config_t *conf)
+sbx_docker_list_filter(const sbx_config_t *conf, int dangling)
 {
     cJSON  *f, *labels;
     char    instance[SBX_CONF_STR_MAX + sizeof(SBX_LABEL_INSTANCE) + 1];
@@ -865,7 +1038,10 @@ sbx_docker_list_filter(const sbx_config_t *conf)
         && cJSON_AddItemToArray(labels,
                                 cJSON_CreateString(SBX_LABEL_MANAGED
                                                    "=true"))
-        && cJSON_AddItemToArray(labels, cJSON_CreateString(instance)))
+        && cJSON_AddItemToArray(labels, cJSON_CreateString(instance))
+        && (!dangling
+            || cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "dangling"),
+                                    cJSON_CreateString("true"))))
     {
         text = cJSON_PrintUnformatted(f);
     }
@@ -881,8 +1057,8 @@ sbx_docker_list_filter(const sbx_config_t *conf)
  * this instance labelled.
  */
 static int
-sbx_docker_get_labelled(sbx_docker_t *dk, const char *fmt, cJSON **res,
-    sbx_error_t *err)
+sbx_docker_get_labelled(sbx_docker_t *dk, const char *fmt, int dangling,
+    cJSON **res, sbx_error_t *err)
 {
     char  path[4096], *filter, *esc;
     int   rc;
@@ -891,7 +1067,7 @@ sbx_docker_get_labelled(sbx_docker_t *dk, const char *fmt, cJSON **res,
         dk->curl = curl_easy_init();
     }
 
-    filter = sbx_docker_list_filter(dk->conf);
+    filter = sbx_docker_list_filter(dk->conf, dangling);
     esc = (dk->curl && filter) ? curl_easy_escape(dk->curl, filter, 0)
                                : NULL;
     free(filter);
@@ -919,7 +1095,7 @@ sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
     cJSON  *res;
 
     if (sbx_docker_get_labelled(dk, "/containers/json?all=true&filters=%s",
-                                &res, err)
+                                0, &res, err)
         != SBX_OK)
     {
         return SBX_ERR;
@@ -942,11 +1118,13 @@ sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
  * answer's "Volumes" array, detached for the caller to free.
  */
 int
-sbx_docker_list_volumes(sbx_docker_t *dk, cJSON **list, sbx_error_t *err)
+sbx_docker_list_volumes(sbx_docker_t *dk, int dangling, cJSON **list,
+    sbx_error_t *err)
 {
     cJSON  *res, *vols;
 
-    if (sbx_docker_get_labelled(dk, "/volumes?filters=%s", &res, err)
+    if (sbx_docker_get_labelled(dk, "/volumes?filters=%s", dangling, &res,
+                                err)
         != SBX_OK)
     {
         return SBX_ERR;

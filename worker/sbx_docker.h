@@ -31,6 +31,22 @@
 #define SBX_LABEL_CREATED   "io.ngx-sandbox.created"
 #define SBX_LABEL_RUN       "io.ngx-sandbox.run"
 #define SBX_LABEL_POOL      "io.ngx-sandbox.pool"
+#define SBX_LABEL_WORKSPACE "io.ngx-sandbox.workspace"
+
+
+/*
+ * What sets an install helper's container apart from a run's
+ * (sbx_ops_install.c): its image, its network, the session's /workspace
+ * volume, and the operator's offline package directories (empty: none),
+ * mounted read-only at /wheels and /npm-cache.
+ */
+typedef struct {
+    const char  *image;
+    const char  *network;
+    const char  *workspace;
+    const char  *wheelhouse;
+    const char  *npm_cache;
+} sbx_docker_helper_t;
 
 
 typedef size_t (*sbx_docker_sink_pt)(char *p, size_t size, size_t n,
@@ -98,11 +114,21 @@ int sbx_docker_create_session(sbx_docker_t *dk, const char *user,
  * session's (tmpfs /workspace, never a volume), labelled with the run's
  * id instead of a session's, with its own memory limit (bytes).  With
  * user NULL, a warm pool's container: no user label, and a pool label
- * of run_id's value as well (sbx_pool.h).
+ * of run_id's value as well (sbx_pool.h).  With helper, an install
+ * helper's container instead: see sbx_docker_helper_t.
  */
 int sbx_docker_create_run(sbx_docker_t *dk, const char *user,
     const char *run_id, const char *name, const char *agent_run,
-    uint64_t memory, char *id, sbx_error_t *err);
+    uint64_t memory, const sbx_docker_helper_t *helper, char *id,
+    sbx_error_t *err);
+
+/*
+ * The name of the volume at /workspace of the container id into vol (len
+ * bytes); conflict when its /workspace is no volume (a session made
+ * before install helpers existed).
+ */
+int sbx_docker_workspace_volume(sbx_docker_t *dk, const char *id, char *vol,
+    size_t len, sbx_error_t *err);
 /*
  * Inspects a container: *pid is its PID 1 on the host (0 unless running),
  * *agent whether that is the agent.  A missing container is session_lost.
@@ -127,8 +153,11 @@ void sbx_docker_public_error(sbx_error_t *err, const char *message);
 int sbx_docker_list_managed(sbx_docker_t *dk, cJSON **list,
     sbx_error_t *err);
 
-/* This instance's labelled workspace volumes (GET /volumes), an array. */
-int sbx_docker_list_volumes(sbx_docker_t *dk, cJSON **list,
+/*
+ * This instance's labelled workspace volumes (GET /volumes), an array;
+ * with dangling, only those no container uses.
+ */
+int sbx_docker_list_volumes(sbx_docker_t *dk, int dangling, cJSON **list,
     sbx_error_t *err);
 
 

@@ -67,6 +67,13 @@ int sbx_op_file_delete(sbx_ctx_t *ctx, sbx_op_req_t *req,
 int sbx_files_write_box(sbx_ctx_t *ctx, const sbx_session_rec_t *rec,
     const char *path, const void *data, size_t len, sbx_error_t *err);
 
+/*
+ * The result of an exec that ran in session sid (created: made for it)
+ * into req->result and resp, which takes res over (sbx_ops.c).
+ */
+void sbx_ops_exec_result(sbx_op_req_t *req, const char *sid, int created,
+    sbx_exec_result_t *res, sbx_response_t *resp);
+
 /* An exec's checks (sbx_ops.c), for a task to refuse bad input at once. */
 int sbx_op_exec_check(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_error_t *err);
 
@@ -76,6 +83,15 @@ int sbx_op_run(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
 int sbx_op_run_check(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_error_t *err);
 int sbx_op_runtimes(sbx_ctx_t *ctx, sbx_op_req_t *req,
     sbx_response_t *resp, sbx_error_t *err);
+
+/*
+ * A package install into a session's workspace, in a helper container
+ * (sbx_ops_install.c); only ever run as a task.
+ */
+int sbx_op_install(sbx_ctx_t *ctx, sbx_op_req_t *req, sbx_response_t *resp,
+    sbx_error_t *err);
+int sbx_op_install_check(sbx_ctx_t *ctx, sbx_op_req_t *req,
+    sbx_error_t *err);
 
 /* Async tasks (sbx_ops_task.c). */
 int sbx_op_task_submit(sbx_ctx_t *ctx, sbx_op_req_t *req,

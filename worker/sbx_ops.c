@@ -63,6 +63,7 @@ static const sbx_op_t  sbx_ops[] = {
     { "quota", 1, 0, 0, sbx_op_quota },
     { "run", 1, 1, 1, sbx_op_run },
     { "runtimes", 1, 0, 0, sbx_op_runtimes },
+    { "install", 1, 0, 1, sbx_op_install },
     { "task.submit", 1, 1, 0, sbx_op_task_submit },
     { "task.get", 1, 0, 0, sbx_op_task_get },
     { "task.cancel", 1, 0, 1, sbx_op_task_cancel },
@@ -553,7 +554,7 @@ sbx_ops_signal_name(int sig, char *buf, size_t len)
 }
 
 
-static void
+void
 sbx_ops_exec_result(sbx_op_req_t *req, const char *sid, int created,
     sbx_exec_result_t *res, sbx_response_t *resp)
 {

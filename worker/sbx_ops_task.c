@@ -27,6 +27,7 @@ typedef struct {
 static const sbx_task_kind_t  sbx_task_kinds[] = {
     { "execute", "exec", sbx_op_exec_check },
     { "run", "run", sbx_op_run_check },
+    { "install", "install", sbx_op_install_check },
     { NULL, NULL, NULL }
 };
 

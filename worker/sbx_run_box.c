@@ -59,7 +59,7 @@ sbx_run_box_make(sbx_ctx_t *ctx, const char *user, const char *pool,
     if (sbx_docker_create_run(&ctx->docker, user,
                               user ? box->rec.session_id : pool,
                               box->rec.container_name, run, memory,
-                              box->rec.container_id, err)
+                              box->helper, box->rec.container_id, err)
         != SBX_OK)
     {
         sbx_agent_forget(box->rec.container_name);

@@ -20,9 +20,11 @@
 
 
 typedef struct {
-    sbx_session_rec_t  rec;      /* the container, as the exec code sees it */
-    int                made;
-    int                pooled;   /* taken from the warm pool */
+    sbx_session_rec_t           rec;     /* the container, as the exec
+                                            code sees it */
+    const sbx_docker_helper_t  *helper;  /* an install helper's box */
+    int                         made;
+    int                         pooled;  /* taken from the warm pool */
 } sbx_run_box_t;
 
 
@@ -40,7 +42,8 @@ int sbx_run_box_name(sbx_run_box_t *box, sbx_error_t *err);
 
 /*
  * Makes the named box's container within the container cap: a run's of
- * user, or with user NULL a warm pool's, labelled pool.
+ * user, or with user NULL a warm pool's, labelled pool; an install
+ * helper when box->helper is set (after sbx_run_box_name()).
  */
 int sbx_run_box_start(sbx_ctx_t *ctx, const char *user, const char *pool,
     uint64_t memory, sbx_run_box_t *box, sbx_error_t *err);
