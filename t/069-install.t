@@ -270,6 +270,25 @@ is($t->{status}, 'succeeded', '  succeeded') or diag(explain $t);
 $e = execute('n', $sid, 'test -e /workspace/postinstall-ran; echo $?');
 is($e->{stdout}, "1\n", '  still no script ran');
 
+# cancelled while the helper waits on the registry: the helper goes
+my $r = install('n', $sid, { manager => 'npm', packages => ['slowpkg'] });
+my $url = $r->{json}{status_url} // '/n/tasks/none';
+ok(wait_until(15, sub {
+       (api('GET', $url)->{json}{status} // '') eq 'running' }),
+   'a slow install runs') or diag(explain_r($r));
+my $helpers = sub {
+    my $f = $JSON->encode({ label => ['io.ngx-sandbox.instance=t069n',
+                                      'io.ngx-sandbox.run'] });
+    scalar @{ docker_api('GET', '/containers/json?all=1&filters='
+                                . uri_escape($f))->{json} // [] };
+};
+is($helpers->(), 1, '  in its helper container');
+$r = api('DELETE', $url);
+is($r->{json}{status}, 'cancelled', '  DELETE cancels it')
+    or diag(explain_r($r));
+ok(wait_until(15, sub { $helpers->() == 0 }), '  and its helper is removed');
+sleep 8;    # the index serves one request at a time
+
 $t = installed('n', $sid, 'npm', ['nosuchpkg'], 'npm of a missing package');
 is($t->{status}, 'failed', '  failed') or diag(explain $t);
 like(($t->{result}{stdout} // '') . ($t->{result}{stderr} // ''),

@@ -100,7 +100,8 @@ sub npm_tarball {
 # start_index($host, $wheels_dir, @npm): serves, on $host and a free port,
 # each npm package of @npm ({name, version, tgz, dependencies?,
 # scripts?, bin?}) at /<name> and its tarball at /tarballs/, and the
-# wheels of $wheels_dir at /simple/<name>/.  Returns (base URL, pid); the
+# wheels of $wheels_dir at /simple/<name>/; /slowpkg answers 404 after 8
+# seconds, one request at a time.  Returns (base URL, pid); the
 # caller kills the pid.  Each request is logged to $log when given.
 sub start_index {
     my ($host, $wheels, $npm, $log) = @_;
@@ -172,6 +173,13 @@ sub _serve {
     }
 
     $path =~ s/%2f/\//gi;
+
+    # a package whose metadata takes long: an install that can be caught
+    # running
+    if ($path eq '/slowpkg') {
+        sleep 8;
+        return _reply($c, 404);
+    }
 
     return _reply($c, 200, @{ $docs->{$path} }) if $docs->{$path};
 
