@@ -878,12 +878,12 @@ sbx_docker_create_run(sbx_docker_t *dk, const char *user,
 }
 
 
-int
-sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
-    int *agent, sbx_error_t *err)
+/* GET /containers/{id}/json; a missing container is session_lost. */
+static int
+sbx_docker_inspect(sbx_docker_t *dk, const char *id, cJSON **c,
+    sbx_error_t *err)
 {
-    char    path[256];
-    cJSON  *c, *state, *v;
+    char  path[256];
 
     if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/json", id)
         != SBX_OK)
@@ -891,7 +891,7 @@ sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
         return SBX_ERR;
     }
 
-    if (sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &c, err)
+    if (sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, c, err)
         != SBX_OK)
     {
         if (dk->status == 404) {
@@ -900,6 +900,20 @@ sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
             sbx_docker_public_error(err, "the sandbox container could not "
                                     "be inspected");
         }
+        return SBX_ERR;
+    }
+
+    return SBX_OK;
+}
+
+
+int
+sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
+    int *agent, sbx_error_t *err)
+{
+    cJSON  *c, *state, *v;
+
+    if (sbx_docker_inspect(dk, id, &c, err) != SBX_OK) {
         return SBX_ERR;
     }
 
@@ -923,25 +937,10 @@ int
 sbx_docker_workspace_volume(sbx_docker_t *dk, const char *id, char *vol,
     size_t len, sbx_error_t *err)
 {
-    char         path[256];
     cJSON       *c, *m;
     const char  *name;
 
-    if (sbx_docker_path(path, sizeof(path), err, "/containers/%s/json", id)
-        != SBX_OK)
-    {
-        return SBX_ERR;
-    }
-
-    if (sbx_docker_call(dk, "GET", path, NULL, SBX_DOCKER_CALL_MS, &c, err)
-        != SBX_OK)
-    {
-        if (dk->status == 404) {
-            sbx_error_set(err, SBX_E_SESSION_LOST, "container is gone");
-        } else {
-            sbx_docker_public_error(err, "the sandbox container could not "
-                                    "be inspected");
-        }
+    if (sbx_docker_inspect(dk, id, &c, err) != SBX_OK) {
         return SBX_ERR;
     }
 
