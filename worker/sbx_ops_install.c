@@ -50,8 +50,9 @@ typedef struct {
  * pip is the image's own, run by the system's python3 in isolated mode
  * from /tmp: nothing of the workspace runs, not even the venv's python
  * (a user may have put anything there).  It installs into the venv's
- * prefix whatever it finds installed (--ignore-installed), in Debian's
- * layout (lib/python3/dist-packages and bin/, both on the venv's paths).
+ * prefix, also what the system has already (--ignore-installed), in
+ * Debian's layout (lib/python3/dist-packages and bin/, both on the venv's
+ * paths).
  */
 static const char  *sbx_install_pip =
     "cd /tmp && { [ -d /workspace/.venv ]"
