@@ -6,11 +6,10 @@
  * container uses any more is removed at once.  A persistent workspace
  * outlives its container on purpose (the same session id mounts it
  * again), so neither an expired session nor a lost record is reason
- * enough to remove it: a
- * labelled volume goes once it has been seen, pass after pass, with
- * neither a container nor a session record for cleanup_volume_max_idle
- * (0: never).  The clock is kept in the store; a store that lost its data
- * restarts it, which only keeps a volume longer.
+ * enough to remove it: a labelled volume goes once it has been seen,
+ * pass after pass, with neither a container nor a session record for
+ * cleanup_volume_max_idle (0: never).  The clock is kept in the store; a
+ * store that lost its data restarts it, which only keeps a volume longer.
  */
 
 
