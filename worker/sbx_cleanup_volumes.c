@@ -155,8 +155,7 @@ sbx_cleanup_shared_tmpfs(sbx_ctx_t *ctx)
     cJSON        *vols, *v, *name;
     const char   *ws;
     sbx_error_t   err;
-    char          path[512];
-    int           removed;
+    int           removed, gone;
 
     if (sbx_docker_list_volumes(&ctx->docker, 1, &vols, &err) != SBX_OK) {
         sbx_log_warn("cleanup: cannot list volumes: %s", err.msg);
@@ -169,18 +168,15 @@ sbx_cleanup_shared_tmpfs(sbx_ctx_t *ctx)
         name = cJSON_GetObjectItemCaseSensitive(v, "Name");
         ws = sbx_cleanup_label(v, SBX_LABEL_WORKSPACE);
 
-        if (!cJSON_IsString(name) || ws == NULL || strcmp(ws, "tmpfs") != 0
-            || sbx_docker_path(path, sizeof(path), &err, "/volumes/%s",
-                               name->valuestring)
-               != SBX_OK)
+        if (!cJSON_IsString(name) || ws == NULL || strcmp(ws, "tmpfs") != 0)
         {
             continue;
         }
 
         /* a container made since the listing makes Docker refuse: kept */
-        if (sbx_docker_call(&ctx->docker, "DELETE", path, NULL, 30000, NULL,
-                            &err)
-            == SBX_OK)
+        if (sbx_docker_delete_volume(&ctx->docker, name->valuestring, &gone,
+                                     &err)
+            == SBX_OK && gone)
         {
             sbx_log_info("cleanup: removed unused workspace tmpfs %.12s",
                          name->valuestring);

@@ -971,16 +971,14 @@ sbx_docker_workspace_volume(sbx_docker_t *dk, const char *id, char *vol,
 
 
 int
-sbx_docker_remove_volume(sbx_docker_t *dk, const char *name, int *removed,
+sbx_docker_delete_volume(sbx_docker_t *dk, const char *volume, int *removed,
     sbx_error_t *err)
 {
-    char  path[256], vol[SBX_CONTAINER_NAME_LEN + 4];
+    char  path[512];
 
     *removed = 0;
 
-    snprintf(vol, sizeof(vol), "%s-ws", name);
-
-    if (sbx_docker_path(path, sizeof(path), err, "/volumes/%s", vol)
+    if (sbx_docker_path(path, sizeof(path), err, "/volumes/%s", volume)
         != SBX_OK)
     {
         return SBX_ERR;
@@ -1002,6 +1000,18 @@ sbx_docker_remove_volume(sbx_docker_t *dk, const char *name, int *removed,
     *removed = 1;
 
     return SBX_OK;
+}
+
+
+int
+sbx_docker_remove_volume(sbx_docker_t *dk, const char *name, int *removed,
+    sbx_error_t *err)
+{
+    char  vol[SBX_CONTAINER_NAME_LEN + 4];
+
+    snprintf(vol, sizeof(vol), "%s-ws", name);
+
+    return sbx_docker_delete_volume(dk, vol, removed, err);
 }
 
 

@@ -137,6 +137,13 @@ int sbx_docker_inspect_init(sbx_docker_t *dk, const char *id, long *pid,
     int *agent, sbx_error_t *err);
 
 /*
+ * Removes the volume named volume (*removed says whether there was one;
+ * one in use is sandbox_error, Docker refuses).
+ */
+int sbx_docker_delete_volume(sbx_docker_t *dk, const char *volume,
+    int *removed, sbx_error_t *err);
+
+/*
  * Removes the workspace volume of the container named name (*removed says
  * whether there was one).
  */

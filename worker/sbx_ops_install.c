@@ -25,6 +25,7 @@
 
 #define SBX_INSTALL_MAKE_GRACE_MS  30000L   /* making the helper */
 #define SBX_INSTALL_ENV_MAX        16
+#define SBX_INSTALL_VARS_MAX       7        /* those made from settings */
 
 
 typedef struct {
@@ -41,7 +42,7 @@ typedef struct {
 typedef struct {
     const char  *env[SBX_INSTALL_ENV_MAX];
     size_t       n;
-    char         vars[7][SBX_CONF_STR_MAX + 32];
+    char         vars[SBX_INSTALL_VARS_MAX][SBX_CONF_STR_MAX + 32];
     size_t       nvars;
 } sbx_install_env_t;
 
@@ -226,7 +227,9 @@ sbx_install_setenv(sbx_install_env_t *e, const char *name, const char *value)
 {
     char  *v;
 
-    if (value[0] == '\0' || e->nvars == 7 || e->n == SBX_INSTALL_ENV_MAX) {
+    if (value[0] == '\0' || e->nvars == SBX_INSTALL_VARS_MAX
+        || e->n == SBX_INSTALL_ENV_MAX)
+    {
         return;
     }
 
